@@ -1,0 +1,25 @@
+//! `/config?name=N` answers the variable as text (404 when unset); `/audit` records one event, logs one line and
+//! answers 204.
+
+use esignet_sdk::audit::{self, Event, Level, Status};
+use esignet_sdk::config;
+use esignet_sdk::{Request, Response};
+
+use crate::{required, Outcome};
+
+pub fn config(req: &Request) -> Outcome {
+    let name = required(req, "name")?;
+    Ok(config::get(&name).map_or_else(Response::not_found, Response::text))
+}
+
+pub fn audit(_req: &Request) -> Outcome {
+    audit::record(&Event {
+        action: "CAPS_TEST".into(),
+        status: Status::Success,
+        transaction_id: Some("txn-caps".into()),
+        client_id: None,
+        details: vec![("step".into(), "audit".into())],
+    });
+    audit::log(Level::Info, "test-caps: audit route called");
+    Ok(Response::new(204))
+}

@@ -1,0 +1,323 @@
+//! The embedded `sql` backend: SQLite files in the data directory, one file per logical database, WAL mode,
+//! a small pool of connections per file. Statements use `$1`-style parameters in every dialect; this backend
+//! rewrites them to SQLite's `?1` form.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection, ToSql};
+
+use super::{RowSet, SqlBackend, SqlError, SqlTransaction, SqlValue};
+
+const POOL_SIZE: usize = 8;
+
+pub struct SqliteBackend {
+    dir: PathBuf,
+    pools: Mutex<HashMap<String, Arc<Pool>>>,
+}
+
+struct Pool {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl Pool {
+    fn get(&self) -> Result<Connection, SqlError> {
+        if let Some(conn) = self.idle.lock().pop() {
+            return Ok(conn);
+        }
+        let conn = Connection::open(&self.path).map_err(|e| SqlError::Unavailable(e.to_string()))?;
+        conn.busy_timeout(Duration::from_secs(5)).map_err(unavailable)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
+        conn.pragma_update(None, "synchronous", "NORMAL").map_err(unavailable)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(unavailable)?;
+        Ok(conn)
+    }
+
+    fn put(&self, conn: Connection) {
+        let mut idle = self.idle.lock();
+        if idle.len() < POOL_SIZE {
+            idle.push(conn);
+        }
+    }
+}
+
+fn unavailable(e: rusqlite::Error) -> SqlError {
+    SqlError::Unavailable(e.to_string())
+}
+
+impl SqliteBackend {
+    pub fn open(dir: PathBuf) -> anyhow::Result<SqliteBackend> {
+        std::fs::create_dir_all(&dir)?;
+        Ok(SqliteBackend { dir, pools: Mutex::new(HashMap::new()) })
+    }
+
+    fn pool(&self, database: &str) -> Result<Arc<Pool>, SqlError> {
+        if database.is_empty() || !database.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            return Err(SqlError::Invalid(format!("bad database name `{database}`")));
+        }
+        let mut pools = self.pools.lock();
+        let pool = pools.entry(database.to_string()).or_insert_with(|| {
+            Arc::new(Pool { path: self.dir.join(format!("{database}.db")), idle: Mutex::new(Vec::new()) })
+        });
+        Ok(pool.clone())
+    }
+
+    async fn with_conn<R: Send + 'static>(
+        &self,
+        database: &str,
+        f: impl FnOnce(&Connection) -> Result<R, SqlError> + Send + 'static,
+    ) -> Result<R, SqlError> {
+        let pool = self.pool(database)?;
+        tokio::task::spawn_blocking(move || {
+            let conn = pool.get()?;
+            let result = f(&conn);
+            pool.put(conn);
+            result
+        })
+        .await
+        .map_err(|e| SqlError::Unavailable(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl SqlBackend for SqliteBackend {
+    async fn query(&self, database: &str, statement: &str, params: Vec<SqlValue>) -> Result<RowSet, SqlError> {
+        let statement = rewrite_params(statement);
+        self.with_conn(database, move |c| run_query(c, &statement, &params)).await
+    }
+
+    async fn execute(&self, database: &str, statement: &str, params: Vec<SqlValue>) -> Result<u64, SqlError> {
+        let statement = rewrite_params(statement);
+        self.with_conn(database, move |c| run_execute(c, &statement, &params)).await
+    }
+
+    async fn begin(&self, database: &str) -> Result<Box<dyn SqlTransaction>, SqlError> {
+        let pool = self.pool(database)?;
+        let conn = tokio::task::spawn_blocking({
+            let pool = pool.clone();
+            move || -> Result<Connection, SqlError> {
+                let conn = pool.get()?;
+                conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
+                Ok(conn)
+            }
+        })
+        .await
+        .map_err(|e| SqlError::Unavailable(e.to_string()))??;
+        Ok(Box::new(SqliteTransaction { pool, conn: Some(Arc::new(Mutex::new(conn))) }))
+    }
+
+    async fn ping(&self) -> Result<(), SqlError> {
+        self.with_conn("default", |c| c.query_row("SELECT 1", [], |_| Ok(())).map_err(map_error)).await
+    }
+
+    fn describe(&self) -> String {
+        format!("sqlite (embedded, single machine) in {}", self.dir.display())
+    }
+}
+
+struct SqliteTransaction {
+    pool: Arc<Pool>,
+    conn: Option<Arc<Mutex<Connection>>>,
+}
+
+impl SqliteTransaction {
+    async fn run<R: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> Result<R, SqlError> + Send + 'static,
+    ) -> Result<R, SqlError> {
+        let conn = self.conn.clone().ok_or(SqlError::Closed)?;
+        tokio::task::spawn_blocking(move || f(&conn.lock()))
+            .await
+            .map_err(|e| SqlError::Unavailable(e.to_string()))?
+    }
+
+    async fn finish(&mut self, sql: &'static str) -> Result<(), SqlError> {
+        let conn = self.conn.take().ok_or(SqlError::Closed)?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let result = conn.lock().execute_batch(sql).map_err(map_error);
+            if let Ok(m) = Arc::try_unwrap(conn) {
+                pool.put(m.into_inner());
+            }
+            result
+        })
+        .await
+        .map_err(|e| SqlError::Unavailable(e.to_string()))?
+    }
+}
+
+#[async_trait]
+impl SqlTransaction for SqliteTransaction {
+    async fn query(&mut self, statement: &str, params: Vec<SqlValue>) -> Result<RowSet, SqlError> {
+        let statement = rewrite_params(statement);
+        self.run(move |c| run_query(c, &statement, &params)).await
+    }
+
+    async fn execute(&mut self, statement: &str, params: Vec<SqlValue>) -> Result<u64, SqlError> {
+        let statement = rewrite_params(statement);
+        self.run(move |c| run_execute(c, &statement, &params)).await
+    }
+
+    async fn commit(&mut self) -> Result<(), SqlError> {
+        self.finish("COMMIT").await
+    }
+
+    async fn rollback(&mut self) -> Result<(), SqlError> {
+        self.finish("ROLLBACK").await
+    }
+}
+
+impl Drop for SqliteTransaction {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let _ = conn.lock().execute_batch("ROLLBACK");
+            if let Ok(m) = Arc::try_unwrap(conn) {
+                self.pool.put(m.into_inner());
+            }
+        }
+    }
+}
+
+struct Param<'a>(&'a SqlValue);
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self.0 {
+            SqlValue::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            SqlValue::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            SqlValue::Real(f) => ToSqlOutput::Borrowed(ValueRef::Real(*f)),
+            SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            SqlValue::Blob(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
+        })
+    }
+}
+
+fn bind(params: &[SqlValue]) -> Vec<Param<'_>> {
+    params.iter().map(Param).collect()
+}
+
+fn run_query(conn: &Connection, statement: &str, params: &[SqlValue]) -> Result<RowSet, SqlError> {
+    let mut stmt = conn.prepare_cached(statement).map_err(map_error)?;
+    let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
+    let bound = bind(params);
+    let refs: Vec<&dyn ToSql> = bound.iter().map(|p| p as &dyn ToSql).collect();
+    let mut rows = stmt.query(refs.as_slice()).map_err(map_error)?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(map_error)? {
+        let mut values = Vec::with_capacity(columns.len());
+        for i in 0..columns.len() {
+            values.push(match row.get_ref(i).map_err(map_error)? {
+                ValueRef::Null => SqlValue::Null,
+                ValueRef::Integer(v) => SqlValue::Integer(v),
+                ValueRef::Real(v) => SqlValue::Real(v),
+                ValueRef::Text(t) => SqlValue::Text(String::from_utf8_lossy(t).into_owned()),
+                ValueRef::Blob(b) => SqlValue::Blob(b.to_vec()),
+            });
+        }
+        out.push(values);
+    }
+    Ok(RowSet { columns, rows: out })
+}
+
+fn run_execute(conn: &Connection, statement: &str, params: &[SqlValue]) -> Result<u64, SqlError> {
+    let mut stmt = conn.prepare_cached(statement).map_err(map_error)?;
+    let bound = bind(params);
+    let refs: Vec<&dyn ToSql> = bound.iter().map(|p| p as &dyn ToSql).collect();
+    stmt.execute(refs.as_slice()).map(|n| n as u64).map_err(map_error)
+}
+
+fn map_error(e: rusqlite::Error) -> SqlError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, msg) => match f.code {
+            rusqlite::ErrorCode::ConstraintViolation => {
+                SqlError::Constraint(msg.clone().unwrap_or_else(|| "constraint".into()))
+            }
+            rusqlite::ErrorCode::DatabaseBusy
+            | rusqlite::ErrorCode::DatabaseLocked
+            | rusqlite::ErrorCode::CannotOpen
+            | rusqlite::ErrorCode::SystemIoFailure
+            | rusqlite::ErrorCode::DiskFull => SqlError::Unavailable(e.to_string()),
+            _ => SqlError::Invalid(e.to_string()),
+        },
+        _ => SqlError::Invalid(e.to_string()),
+    }
+}
+
+/// Rewrites `$N` placeholders to `?N`, leaving string literals, quoted identifiers and comments alone.
+pub fn rewrite_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    let mut quote: Option<char> = None;
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                out.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' | '`' => {
+                    quote = Some(c);
+                    out.push(c);
+                }
+                '$' if chars.peek().is_some_and(|n| n.is_ascii_digit()) => out.push('?'),
+                _ => out.push(c),
+            },
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_placeholders_outside_quotes() {
+        assert_eq!(rewrite_params("SELECT $2, '$1' FROM t WHERE a = $1"), "SELECT ?2, '$1' FROM t WHERE a = ?1");
+        assert_eq!(rewrite_params("SELECT \"$x\", $10"), "SELECT \"$x\", ?10");
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn round_trip_and_transactions() {
+        let dir = std::env::temp_dir().join(format!("esignet-sqlite-{}", std::process::id()));
+        let db = SqliteBackend::open(dir.clone()).unwrap();
+        db.execute("t", "CREATE TABLE IF NOT EXISTS x (id TEXT PRIMARY KEY, n INTEGER, r REAL, b BLOB)", vec![])
+            .await
+            .unwrap();
+        db.execute("t", "DELETE FROM x", vec![]).await.unwrap();
+        let params = vec![
+            SqlValue::Text("a".into()),
+            SqlValue::Integer(-5),
+            SqlValue::Real(1.5),
+            SqlValue::Blob(vec![0, 1, 255]),
+        ];
+        assert_eq!(db.execute("t", "INSERT INTO x VALUES ($1, $2, $3, $4)", params.clone()).await.unwrap(), 1);
+        let dup = db.execute("t", "INSERT INTO x VALUES ($1, $2, $3, $4)", params.clone()).await;
+        assert!(matches!(dup, Err(SqlError::Constraint(_))), "{dup:?}");
+        let rows = db.query("t", "SELECT id, n, r, b FROM x WHERE id = $1", vec![SqlValue::Text("a".into())]).await.unwrap();
+        assert_eq!(rows.rows, vec![params]);
+
+        let mut tx = db.begin("t").await.unwrap();
+        tx.execute("INSERT INTO x (id) VALUES ('b')", vec![]).await.unwrap();
+        tx.rollback().await.unwrap();
+        assert!(matches!(tx.commit().await, Err(SqlError::Closed)));
+        {
+            let mut tx = db.begin("t").await.unwrap();
+            tx.execute("INSERT INTO x (id) VALUES ('c')", vec![]).await.unwrap();
+        } // dropped: rolled back
+        let mut tx = db.begin("t").await.unwrap();
+        tx.execute("INSERT INTO x (id) VALUES ('d')", vec![]).await.unwrap();
+        tx.commit().await.unwrap();
+        let ids = db.query("t", "SELECT id FROM x ORDER BY id", vec![]).await.unwrap();
+        assert_eq!(ids.rows, vec![vec![SqlValue::Text("a".into())], vec![SqlValue::Text("d".into())]]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

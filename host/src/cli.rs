@@ -1,0 +1,303 @@
+//! The `esignet` command: `up` serves, `check` validates without serving, `deploy` pushes a new component
+//! version to a running host's admin API.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::admin::{load_or_create_token, Admin};
+use crate::backends::memory_cache::MemoryCache;
+use crate::backends::soft_keys::SoftKeyStore;
+use crate::backends::sqlite::SqliteBackend;
+use crate::backends::{CacheBackend, KeyStore, SqlBackend};
+use crate::deploy::Registry;
+use crate::engine::{build_engine, start_epoch_ticker};
+use crate::manifest::Manifest;
+use crate::metrics::Metrics;
+use crate::runtime_config::{CacheKind, KeysKind, RuntimeConfig, SqlKind};
+use crate::server::{serve, App};
+use crate::state::Platform;
+
+#[derive(Parser)]
+#[command(name = "esignet", version, about = "An eSignet-compatible OpenID Connect provider on WebAssembly components")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Serve the application described by spin.toml.
+    Up(ServeArgs),
+    /// Validate spin.toml, the runtime config and the components' grants without serving.
+    Check(ServeArgs),
+    /// Hot-deploy a component file to a running host through its admin API.
+    Deploy(DeployArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ServeArgs {
+    /// Address to serve HTTP on.
+    #[arg(long, env = "ESIGNET_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for data: SQLite files, the soft keystore, the compile cache, the admin token.
+    #[arg(long, env = "ESIGNET_DATA_DIR", default_value = ".esignet")]
+    pub data_dir: PathBuf,
+    /// runtime-config.toml (backends, limits); the embedded defaults apply without it.
+    #[arg(long, env = "ESIGNET_RUNTIME_CONFIG")]
+    pub runtime_config: Option<PathBuf>,
+    /// The application manifest.
+    #[arg(long, env = "ESIGNET_MANIFEST", default_value = "spin.toml")]
+    pub manifest: PathBuf,
+    /// Address of the admin (hot-deploy) API.
+    #[arg(long, env = "ESIGNET_ADMIN_LISTEN")]
+    pub admin_listen: Option<SocketAddr>,
+}
+
+#[derive(Args)]
+pub struct DeployArgs {
+    /// Component id in spin.toml.
+    pub component: String,
+    /// The new version's .wasm file.
+    pub file: PathBuf,
+    /// The admin API's address.
+    #[arg(long, env = "ESIGNET_ADMIN_LISTEN", default_value = "127.0.0.1:8089")]
+    pub admin: SocketAddr,
+    /// Data directory holding admin.token (unless ESIGNET_ADMIN_TOKEN is set).
+    #[arg(long, env = "ESIGNET_DATA_DIR", default_value = ".esignet")]
+    pub data_dir: PathBuf,
+}
+
+fn env_var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Application variables come from `ESIGNET_VAR_<NAME>` (or Spin's `SPIN_VARIABLE_<NAME>`).
+fn app_variable(name: &str) -> Option<String> {
+    let upper = name.to_ascii_uppercase();
+    env_var(&format!("ESIGNET_VAR_{upper}")).or_else(|| env_var(&format!("SPIN_VARIABLE_{upper}")))
+}
+
+pub fn init_logging(config: &RuntimeConfig) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ESIGNET_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = if config.log.format == "text" { builder.try_init() } else { builder.json().flatten_event(true).try_init() };
+}
+
+/// Loads configuration and manifest; the command-line address wins over the file.
+pub fn load(args: &ServeArgs) -> Result<(RuntimeConfig, Manifest)> {
+    let mut config = RuntimeConfig::load(args.runtime_config.as_deref(), &env_var)?;
+    if let Some(listen) = args.listen {
+        config.server.listen = listen;
+    }
+    if let Some(admin) = args.admin_listen {
+        config.server.admin_listen = admin;
+    }
+    let manifest = Manifest::load(&args.manifest, &app_variable)?;
+    Ok((config, manifest))
+}
+
+fn create_data_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Builds the backends that the runtime config chooses.
+pub fn backends(
+    config: &RuntimeConfig,
+    data_dir: &Path,
+) -> Result<(Arc<dyn SqlBackend>, Arc<dyn CacheBackend>, Arc<dyn KeyStore>)> {
+    let sql: Arc<dyn SqlBackend> = match config.sql.kind {
+        SqlKind::Sqlite => Arc::new(SqliteBackend::open(config.sqlite_dir(data_dir))?),
+        SqlKind::Postgres => bail!("sql: the postgres backend is not in this build yet"),
+    };
+    let cache: Arc<dyn CacheBackend> = match config.cache.kind {
+        CacheKind::Memory => {
+            let cache =
+                Arc::new(MemoryCache::new(Duration::from_secs(config.cache.max_ttl_seconds), config.cache.max_entries));
+            let sweeper = Arc::downgrade(&cache);
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                    match sweeper.upgrade() {
+                        Some(c) => c.sweep(),
+                        None => return,
+                    }
+                }
+            });
+            cache
+        }
+        CacheKind::Redis => bail!("cache: the redis backend is not in this build yet"),
+    };
+    let keys: Arc<dyn KeyStore> = match config.keys.kind {
+        KeysKind::Soft => Arc::new(SoftKeyStore::open(
+            config.keystore_path(data_dir),
+            config.keys.rotate_after_days,
+            config.keys.retain_days,
+        )?),
+        KeysKind::Pkcs11 => bail!("keys: the pkcs11 backend is not in this build yet"),
+    };
+    Ok((sql, cache, keys))
+}
+
+async fn platform(args: &ServeArgs, config: RuntimeConfig) -> Result<Arc<Platform>> {
+    create_data_dir(&args.data_dir)?;
+    let engine = build_engine(&config.limits, Some(&args.data_dir.join("compile-cache")))?;
+    start_epoch_ticker(&engine);
+    let (sql, cache, keys) = backends(&config, &args.data_dir)?;
+    Ok(Arc::new(Platform { engine, config, sql, cache, keys, metrics: Arc::new(Metrics::new()) }))
+}
+
+pub async fn up(args: ServeArgs) -> Result<()> {
+    let started = Instant::now();
+    let (config, manifest) = load(&args)?;
+    init_logging(&config);
+    let platform = platform(&args, config).await?;
+    tracing::info!(
+        sql = %platform.sql.describe(),
+        cache = %platform.cache.describe(),
+        keys = %platform.keys.describe(),
+        "backends"
+    );
+    let registry = Arc::new(Registry::new(manifest, platform.clone())?);
+    registry.load_all().await?;
+    let app = Arc::new(App { registry: registry.clone(), ready: std::sync::atomic::AtomicBool::new(false) });
+    let listener = tokio::net::TcpListener::bind(platform.config.server.listen)
+        .await
+        .with_context(|| format!("binding {}", platform.config.server.listen))?;
+    let admin_listener = tokio::net::TcpListener::bind(platform.config.server.admin_listen)
+        .await
+        .with_context(|| format!("binding the admin API on {}", platform.config.server.admin_listen))?;
+    let admin = Arc::new(Admin { registry: registry.clone(), token: load_or_create_token(&args.data_dir)? });
+    if platform.config.server.watch_components {
+        tokio::spawn(registry.clone().watch_files());
+    }
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let drain = Duration::from_secs(platform.config.server.drain_seconds);
+    let admin_task = {
+        let mut stop = stop_rx.clone();
+        tokio::spawn(serve(
+            admin_listener,
+            move |req| admin.clone().handle(req),
+            async move {
+                let _ = stop.changed().await;
+            },
+            Duration::from_secs(1),
+        ))
+    };
+    app.ready.store(true, Ordering::SeqCst);
+    tracing::info!(
+        listen = %platform.config.server.listen,
+        admin = %platform.config.server.admin_listen,
+        start_to_ready_ms = started.elapsed().as_secs_f64() * 1e3,
+        "ready"
+    );
+    let serving_app = app.clone();
+    let mut stop = stop_rx;
+    let server = tokio::spawn(serve(
+        listener,
+        move |req| serving_app.clone().handle(req),
+        async move {
+            let _ = stop.changed().await;
+        },
+        drain,
+    ));
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new connections; draining in-flight requests");
+    app.ready.store(false, Ordering::SeqCst);
+    let _ = stop_tx.send(true);
+    let _ = server.await;
+    let _ = admin_task.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+pub async fn check(args: ServeArgs) -> Result<()> {
+    let (config, manifest) = load(&args)?;
+    let engine = build_engine(&config.limits, None)?;
+    let mut problems = Vec::new();
+    for spec in manifest.components.values() {
+        let result = std::fs::read(&spec.source)
+            .with_context(|| format!("component `{}`: reading {}", spec.id, spec.source.display()))
+            .and_then(|bytes| {
+                let component = wasmtime::component::Component::new(&engine, &bytes)
+                    .map_err(|e| anyhow!("component `{}` does not compile: {e:#}", spec.id))?;
+                crate::deploy::check_grants(spec, &component, &engine)
+            });
+        if let Err(e) = result {
+            problems.push(format!("{e:#}"));
+        }
+    }
+    if !problems.is_empty() {
+        bail!("{}", problems.join("\n"));
+    }
+    println!(
+        "ok: {} components, {} routes; sql={:?} cache={:?} keys={:?}",
+        manifest.components.len(),
+        manifest.routes.len(),
+        config.sql.kind,
+        config.cache.kind,
+        config.keys.kind
+    );
+    Ok(())
+}
+
+pub async fn deploy(args: DeployArgs) -> Result<()> {
+    let token = match env_var("ESIGNET_ADMIN_TOKEN") {
+        Some(t) => t,
+        None => std::fs::read_to_string(args.data_dir.join("admin.token"))
+            .with_context(|| format!("reading {}/admin.token (or set ESIGNET_ADMIN_TOKEN)", args.data_dir.display()))?
+            .trim()
+            .to_string(),
+    };
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let stream = tokio::net::TcpStream::connect(args.admin).await.with_context(|| format!("connecting to {}", args.admin))?;
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    let req = hyper::Request::put(format!("/admin/components/{}", args.component))
+        .header(hyper::header::HOST, args.admin.to_string())
+        .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(hyper::header::CONTENT_TYPE, "application/wasm")
+        .body(http_body_util::Full::new(bytes::Bytes::from(bytes)))?;
+    let resp = sender.send_request(req).await?;
+    let status = resp.status();
+    let body = http_body_util::BodyExt::collect(resp.into_body()).await?.to_bytes();
+    println!("{}", String::from_utf8_lossy(&body));
+    if !status.is_success() {
+        bail!("deploy refused ({status})");
+    }
+    Ok(())
+}

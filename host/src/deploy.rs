@@ -1,0 +1,240 @@
+//! Loading and replacing components. A version is compiled off the request path, checked against its grants,
+//! pre-instantiated, and only then swapped in atomically; requests in flight keep the `Arc` of the version they
+//! started on. A version that fails any step is refused and the running one keeps serving.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use anyhow::{anyhow, bail, Context, Result};
+use arc_swap::ArcSwapOption;
+use sha2::{Digest, Sha256};
+use wasmtime::component::{Component, Linker};
+
+use crate::bindings::endpoint::IdpEndpointPre;
+use crate::bindings::plugin::AuthenticatorPluginPre;
+use crate::manifest::{Capability, ComponentKind, ComponentSpec, Manifest};
+use crate::state::{ComponentEnv, HostState, Platform};
+
+pub enum LoadedKind {
+    Endpoint(IdpEndpointPre<HostState>),
+    Plugin(AuthenticatorPluginPre<HostState>),
+}
+
+/// One deployed version of a component.
+pub struct Loaded {
+    pub version: u64,
+    pub digest: String,
+    pub kind: LoadedKind,
+    pub env: Arc<ComponentEnv>,
+}
+
+/// The running version of one component, replaceable while serving.
+pub struct ComponentSlot {
+    pub id: String,
+    current: ArcSwapOption<Loaded>,
+    next_version: AtomicU64,
+}
+
+impl ComponentSlot {
+    fn new(id: &str) -> ComponentSlot {
+        ComponentSlot { id: id.to_string(), current: ArcSwapOption::empty(), next_version: AtomicU64::new(1) }
+    }
+
+    pub fn current(&self) -> Option<Arc<Loaded>> {
+        self.current.load_full()
+    }
+}
+
+/// What a deploy did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeployReport {
+    pub component: String,
+    pub version: u64,
+    pub digest: String,
+    pub compile_ms: f64,
+    pub total_ms: f64,
+}
+
+pub struct Registry {
+    pub manifest: Manifest,
+    pub platform: Arc<Platform>,
+    pub slots: BTreeMap<String, Arc<ComponentSlot>>,
+    linker: Linker<HostState>,
+    envs: HashMap<String, Arc<ComponentEnv>>,
+    deploy_lock: tokio::sync::Mutex<()>,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+impl Registry {
+    pub fn new(manifest: Manifest, platform: Arc<Platform>) -> Result<Registry> {
+        let mut linker = Linker::new(&platform.engine);
+        crate::caps::add_to_linker(&mut linker).map_err(|e| anyhow!("{e:#}"))?;
+        let slots: BTreeMap<String, Arc<ComponentSlot>> =
+            manifest.components.keys().map(|id| (id.clone(), Arc::new(ComponentSlot::new(id)))).collect();
+        let public_key_algs: HashMap<String, String> = manifest
+            .components
+            .values()
+            .flat_map(|c| c.grants.key_purposes.iter().map(|(p, a)| (p.clone(), a.name().to_string())))
+            .collect();
+        let envs = manifest
+            .components
+            .values()
+            .map(|spec| {
+                let plugin = spec.grants.plugin.as_ref().and_then(|p| slots.get(p).cloned());
+                let env = ComponentEnv {
+                    spec: spec.clone(),
+                    platform: platform.clone(),
+                    plugin,
+                    public_key_algs: public_key_algs.clone(),
+                };
+                (spec.id.clone(), Arc::new(env))
+            })
+            .collect();
+        Ok(Registry { manifest, platform, slots, linker, envs, deploy_lock: tokio::sync::Mutex::new(()) })
+    }
+
+    pub fn slot(&self, id: &str) -> Option<&Arc<ComponentSlot>> {
+        self.slots.get(id)
+    }
+
+    /// Loads every component from its `source`. Any failure is fatal at start.
+    pub async fn load_all(&self) -> Result<Vec<DeployReport>> {
+        let mut reports = Vec::new();
+        for spec in self.manifest.components.values() {
+            let bytes = tokio::fs::read(&spec.source)
+                .await
+                .with_context(|| format!("component `{}`: reading {}", spec.id, spec.source.display()))?;
+            reports.push(self.deploy(&spec.id, bytes).await?);
+        }
+        Ok(reports)
+    }
+
+    /// Compiles, checks and swaps in a new version of component `id`.
+    pub async fn deploy(&self, id: &str, bytes: Vec<u8>) -> Result<DeployReport> {
+        let _serial = self.deploy_lock.lock().await;
+        let started = Instant::now();
+        let slot = self.slots.get(id).ok_or_else(|| anyhow!("no component `{id}` in the manifest"))?.clone();
+        let env = self.envs.get(id).ok_or_else(|| anyhow!("no component `{id}` in the manifest"))?.clone();
+        let digest = sha256_hex(&bytes);
+        if let Some(current) = slot.current() {
+            if current.digest == digest {
+                return Ok(DeployReport {
+                    component: id.to_string(),
+                    version: current.version,
+                    digest,
+                    compile_ms: 0.0,
+                    total_ms: 0.0,
+                });
+            }
+        }
+        let engine = self.platform.engine.clone();
+        let compile_started = Instant::now();
+        let component = tokio::task::spawn_blocking(move || Component::new(&engine, &bytes))
+            .await
+            .map_err(|e| anyhow!("compile task failed: {e}"))?
+            .map_err(|e| anyhow!("component `{id}` does not compile: {e:#}"))?;
+        let compile_ms = compile_started.elapsed().as_secs_f64() * 1e3;
+        check_grants(&env.spec, &component, &self.platform.engine)?;
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(|e| anyhow!("component `{id}` cannot be linked: {e:#}"))?;
+        let kind = match env.spec.grants.kind {
+            ComponentKind::Endpoint => LoadedKind::Endpoint(
+                IdpEndpointPre::new(pre).map_err(|e| anyhow!("component `{id}` is not an endpoint: {e:#}"))?,
+            ),
+            ComponentKind::Plugin => LoadedKind::Plugin(
+                AuthenticatorPluginPre::new(pre)
+                    .map_err(|e| anyhow!("component `{id}` is not an authenticator plugin: {e:#}"))?,
+            ),
+        };
+        let version = slot.next_version.fetch_add(1, Ordering::Relaxed);
+        slot.current.store(Some(Arc::new(Loaded { version, digest: digest.clone(), kind, env })));
+        let report = DeployReport {
+            component: id.to_string(),
+            version,
+            digest,
+            compile_ms,
+            total_ms: started.elapsed().as_secs_f64() * 1e3,
+        };
+        tracing::info!(component = id, version, digest = %report.digest, compile_ms, total_ms = report.total_ms, "deployed");
+        self.platform.metrics.deployed(id);
+        Ok(report)
+    }
+
+    /// Polls component files and hot-deploys those that changed. Runs until the process ends.
+    pub async fn watch_files(self: Arc<Self>) {
+        let mut seen: HashMap<String, (SystemTime, u64)> = HashMap::new();
+        for spec in self.manifest.components.values() {
+            if let Some(stamp) = file_stamp(&spec.source) {
+                seen.insert(spec.id.clone(), stamp);
+            }
+        }
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            for spec in self.manifest.components.values() {
+                let Some(stamp) = file_stamp(&spec.source) else { continue };
+                if seen.get(&spec.id) == Some(&stamp) {
+                    continue;
+                }
+                seen.insert(spec.id.clone(), stamp);
+                match tokio::fs::read(&spec.source).await {
+                    Ok(bytes) => {
+                        if let Err(e) = self.deploy(&spec.id, bytes).await {
+                            tracing::error!(component = %spec.id, error = %format!("{e:#}"), "hot deploy refused; the running version keeps serving");
+                        }
+                    }
+                    Err(e) => tracing::warn!(component = %spec.id, error = %e, "cannot read the changed component"),
+                }
+            }
+        }
+    }
+}
+
+fn file_stamp(path: &PathBuf) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+/// Refuses a component whose imports exceed its grants, naming the import.
+pub fn check_grants(spec: &ComponentSpec, component: &Component, engine: &wasmtime::Engine) -> Result<()> {
+    for (name, _item) in component.component_type().imports(engine) {
+        if let Some(cap) = Capability::from_import(name) {
+            if !spec.grants.allows(cap) {
+                bail!(
+                    "component `{}` imports `{name}` but is not granted `{}` (add it to [component.{}.tool.esignet] capabilities)",
+                    spec.id,
+                    cap.name(),
+                    spec.id
+                );
+            }
+            if cap == Capability::Authenticator && spec.grants.kind == ComponentKind::Plugin {
+                bail!("plugin `{}` imports `{name}`: plugins cannot call plugins", spec.id);
+            }
+            continue;
+        }
+        if name.split('@').next() == Some("esignet:platform/http-types") {
+            continue; // types only: nothing to grant
+        }
+        if name.starts_with("esignet:") {
+            bail!("component `{}` imports `{name}`, which this host does not provide", spec.id);
+        }
+        let unversioned = name.split('@').next().unwrap_or(name);
+        if unversioned.starts_with("wasi:sockets/") || unversioned.starts_with("wasi:http/") {
+            bail!(
+                "component `{}` imports `{name}`: outbound network access is not granted to components",
+                spec.id
+            );
+        }
+        if !unversioned.starts_with("wasi:") {
+            bail!("component `{}` imports `{name}`, which this host does not provide", spec.id);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! The wasmtime engine: Cranelift, the pooling instance allocator (instantiation in microseconds), epoch
+//! interruption for CPU budgets, and an on-disk cache of compiled artifacts keyed by content hash so that a
+//! restart does not recompile.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use wasmtime::{Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::runtime_config::LimitsConfig;
+use crate::state::EPOCH_TICK_MS;
+
+pub fn build_engine(limits: &LimitsConfig, cache_dir: Option<&Path>) -> Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    config.wasm_component_model(true);
+
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(limits.max_instances);
+    pool.total_core_instances(limits.max_instances * 4);
+    pool.total_memories(limits.max_instances * 2);
+    pool.total_tables(limits.max_instances * 4);
+    pool.max_memory_size(((limits.memory_limit_mb.max(64) as usize) << 20).max(64 << 20));
+    // Keep a few pages warm per slot instead of zeroing whole memories with madvise on every request.
+    pool.linear_memory_keep_resident(64 << 10);
+    pool.table_keep_resident(16 << 10);
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+
+    if let Some(dir) = cache_dir {
+        std::fs::create_dir_all(dir)?;
+        let mut cache_config = CacheConfig::new();
+        cache_config.with_directory(dir);
+        let cache = Cache::new(cache_config).map_err(|e| anyhow!("compile cache: {e:#}"))?;
+        config.cache(Some(cache));
+    }
+    Engine::new(&config).map_err(|e| anyhow!("creating the wasm engine: {e:#}"))
+}
+
+/// Advances the engine's epoch every tick; guests' CPU budgets are counted in these ticks.
+pub fn start_epoch_ticker(engine: &Engine) {
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || loop {
+            std::thread::sleep(Duration::from_millis(EPOCH_TICK_MS));
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => return,
+            }
+        })
+        .ok();
+}

@@ -1,0 +1,252 @@
+//! The HTTP front: routes each request per `spin.toml` to a fresh component instance, with a body limit, and
+//! serves the host's own endpoints (`/metrics`, the actuator health check, and an optional native benchmark
+//! route). Connections are tracked so that SIGTERM drains them before the process exits.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::net::TcpListener;
+
+use crate::bindings::endpoint::exports::esignet::platform::handler as wit;
+use crate::deploy::Registry;
+use crate::invoke::{handle_request, InvokeError};
+use crate::manifest::ErrorFormat;
+
+pub const HEALTH_PATH: &str = "/v1/esignet/actuator/health";
+pub const METRICS_PATH: &str = "/metrics";
+pub const BENCH_NATIVE_PATH: &str = "/__bench/native";
+
+pub struct App {
+    pub registry: Arc<Registry>,
+    pub ready: AtomicBool,
+}
+
+pub type HttpResponse = Response<Full<Bytes>>;
+
+pub fn response(status: StatusCode, content_type: &str, body: impl Into<Bytes>) -> HttpResponse {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_str(content_type).unwrap_or(HeaderValue::from_static("text/plain")));
+    r
+}
+
+fn now_esignet() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}
+
+/// An error the host itself produces for a component, in that component's error format.
+pub fn host_error(format: ErrorFormat, status: StatusCode, code: &str, description: &str) -> HttpResponse {
+    let mut r = match format {
+        ErrorFormat::Oauth => response(
+            status,
+            "application/json",
+            serde_json::json!({ "error": code, "error_description": description }).to_string(),
+        ),
+        ErrorFormat::Esignet => response(
+            status,
+            "application/json",
+            serde_json::json!({
+                "responseTime": now_esignet(),
+                "response": null,
+                "errors": [{ "errorCode": code, "errorMessage": code }],
+            })
+            .to_string(),
+        ),
+        ErrorFormat::Plain => response(status, "text/plain; charset=utf-8", format!("{code}: {description}\n")),
+    };
+    r.headers_mut().insert(hyper::header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+impl App {
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<HttpResponse, Infallible> {
+        let started = Instant::now();
+        let metrics = self.registry.platform.metrics.clone();
+        metrics.in_flight().inc();
+        let path = req.uri().path().to_string();
+        let (label, resp) = self.dispatch(req, &path).await;
+        metrics.in_flight().dec();
+        metrics.request(label, resp.status().as_u16(), started.elapsed());
+        Ok(resp)
+    }
+
+    async fn dispatch<'a>(&'a self, req: Request<Incoming>, path: &str) -> (&'a str, HttpResponse) {
+        match path {
+            HEALTH_PATH => return ("host", self.health().await),
+            METRICS_PATH => {
+                return ("host", response(StatusCode::OK, "text/plain; version=0.0.4", self.registry.platform.metrics.render()))
+            }
+            BENCH_NATIVE_PATH if self.registry.platform.config.server.bench_routes => {
+                return ("native", response(StatusCode::OK, "text/plain", "hello native"))
+            }
+            _ => {}
+        }
+        let Some((route, prefix)) = self.registry.manifest.route(path) else {
+            return ("none", host_error(ErrorFormat::Plain, StatusCode::NOT_FOUND, "not_found", "no route"));
+        };
+        let Some(slot) = self.registry.slot(&route.component) else {
+            return ("none", host_error(ErrorFormat::Plain, StatusCode::NOT_FOUND, "not_found", "no route"));
+        };
+        let format = self
+            .registry
+            .manifest
+            .components
+            .get(&route.component)
+            .map(|c| c.grants.error_format)
+            .unwrap_or_default();
+        let label = slot.id.as_str();
+        let max = self.registry.platform.config.limits.max_body_bytes;
+        let guest_req = match to_guest_request(req, prefix, max).await {
+            Ok(r) => r,
+            Err(BodyError::TooLarge) => {
+                return (label, host_error(format, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "request body too large"))
+            }
+            Err(BodyError::Broken) => {
+                return (label, host_error(format, StatusCode::BAD_REQUEST, "invalid_request", "unreadable request body"))
+            }
+        };
+        let resp = match handle_request(slot, guest_req).await {
+            Ok(r) => from_guest_response(label, r),
+            Err(InvokeError::Timeout(_)) => host_error(
+                format,
+                StatusCode::SERVICE_UNAVAILABLE,
+                if format == ErrorFormat::Oauth { "temporarily_unavailable" } else { "unknown_error" },
+                "the request exceeded its time budget",
+            ),
+            Err(InvokeError::NotLoaded(_)) => host_error(
+                format,
+                StatusCode::SERVICE_UNAVAILABLE,
+                if format == ErrorFormat::Oauth { "temporarily_unavailable" } else { "unknown_error" },
+                "not ready",
+            ),
+            Err(_) => host_error(
+                format,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                if format == ErrorFormat::Oauth { "server_error" } else { "unknown_error" },
+                "internal error",
+            ),
+        };
+        (label, resp)
+    }
+
+    async fn health(&self) -> HttpResponse {
+        let platform = &self.registry.platform;
+        let probe = async {
+            let sql = platform.sql.ping().await;
+            let cache = platform.cache.ping().await;
+            (sql, cache)
+        };
+        let up = self.ready.load(Ordering::SeqCst)
+            && match tokio::time::timeout(Duration::from_secs(1), probe).await {
+                Ok((Ok(()), Ok(()))) => true,
+                Ok((sql, cache)) => {
+                    tracing::warn!(sql = ?sql.err(), cache = ?cache.err(), "health: a backend is down");
+                    false
+                }
+                Err(_) => false,
+            };
+        let (status, body) = if up {
+            (StatusCode::OK, r#"{"status":"UP"}"#)
+        } else {
+            (StatusCode::SERVICE_UNAVAILABLE, r#"{"status":"DOWN"}"#)
+        };
+        response(status, "application/json", body)
+    }
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+async fn to_guest_request(req: Request<Incoming>, prefix: &str, max: usize) -> Result<wit::Request, BodyError> {
+    let (parts, body) = req.into_parts();
+    if let Some(len) = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
+        if len > max as u64 {
+            return Err(BodyError::TooLarge);
+        }
+    }
+    let body = match Limited::new(body, max).collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(BodyError::TooLarge),
+        Err(_) => return Err(BodyError::Broken),
+    };
+    let headers = parts
+        .headers
+        .iter()
+        .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
+        .collect();
+    Ok(wit::Request {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or_default().to_string(),
+        route: prefix.to_string(),
+        headers,
+        body,
+    })
+}
+
+fn from_guest_response(component: &str, r: wit::Response) -> HttpResponse {
+    let status = match StatusCode::from_u16(r.status) {
+        Ok(s) => s,
+        Err(_) => {
+            tracing::error!(component, status = r.status, "guest returned an invalid status");
+            return host_error(ErrorFormat::Plain, StatusCode::INTERNAL_SERVER_ERROR, "server_error", "invalid response");
+        }
+    };
+    let mut resp = Response::new(Full::new(Bytes::from(r.body)));
+    *resp.status_mut() = status;
+    for (name, value) in r.headers {
+        match (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(&value)) {
+            (Ok(n), Ok(v)) => {
+                resp.headers_mut().append(n, v);
+            }
+            _ => tracing::warn!(component, header = %name, "guest returned an invalid header; dropped"),
+        }
+    }
+    resp
+}
+
+/// Accepts connections until `shutdown` resolves, then stops accepting and gives open connections `drain` to
+/// finish their requests.
+pub async fn serve<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>, drain: Duration)
+where
+    H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<HttpResponse, Infallible>> + Send + 'static,
+{
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let _ = stream.set_nodelay(true);
+                let handler = handler.clone();
+                let service = hyper::service::service_fn(move |req| handler(req));
+                let conn = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(Duration::from_secs(30))
+                    .serve_connection(TokioIo::new(stream), service);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+        tracing::warn!("drain timed out; closing remaining connections");
+    }
+}

@@ -1,0 +1,94 @@
+//! What one store carries: the WASI context (empty: no files, no environment, no network), the resource table,
+//! the memory limiter, the CPU budget, and the component's environment (its grants and the shared platform).
+
+use std::sync::Arc;
+
+use wasmtime::component::ResourceTable;
+use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
+
+use crate::backends::{CacheBackend, KeyStore, SqlBackend};
+use crate::deploy::ComponentSlot;
+use crate::manifest::ComponentSpec;
+use crate::metrics::Metrics;
+use crate::runtime_config::RuntimeConfig;
+
+/// One epoch tick; the CPU budget is counted in these slices.
+pub const EPOCH_TICK_MS: u64 = 10;
+
+/// Everything the host shares among components: backends, configuration, metrics.
+pub struct Platform {
+    pub engine: Engine,
+    pub config: RuntimeConfig,
+    pub sql: Arc<dyn SqlBackend>,
+    pub cache: Arc<dyn CacheBackend>,
+    pub keys: Arc<dyn KeyStore>,
+    pub metrics: Arc<Metrics>,
+}
+
+/// A component's view of the platform: its manifest entry and, for endpoints bound to a plugin, that plugin.
+pub struct ComponentEnv {
+    pub spec: ComponentSpec,
+    pub platform: Arc<Platform>,
+    pub plugin: Option<Arc<ComponentSlot>>,
+    /// Algorithms of every key purpose any component of the manifest owns (for `public_key_purposes`).
+    pub public_key_algs: std::collections::HashMap<String, String>,
+}
+
+impl ComponentEnv {
+    pub fn memory_limit_bytes(&self) -> usize {
+        let mb = self.spec.grants.memory_limit_mb.unwrap_or(self.platform.config.limits.memory_limit_mb);
+        (mb as usize) << 20
+    }
+
+    pub fn cpu_slices(&self) -> u64 {
+        let ms = self.spec.grants.cpu_limit_ms.unwrap_or(self.platform.config.limits.cpu_limit_ms);
+        ms.div_ceil(EPOCH_TICK_MS).max(1)
+    }
+}
+
+pub struct HostState {
+    wasi: WasiCtx,
+    pub table: ResourceTable,
+    limits: StoreLimits,
+    slices_left: u64,
+    pub stderr: MemoryOutputPipe,
+    pub open_transactions: usize,
+    pub env: Arc<ComponentEnv>,
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl HostState {
+    /// A fresh store for one request or one plugin call, with the component's memory cap and CPU budget.
+    pub fn new_store(env: Arc<ComponentEnv>) -> Store<HostState> {
+        let stderr = MemoryOutputPipe::new(4096);
+        let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
+        let limits = StoreLimitsBuilder::new()
+            .memory_size(env.memory_limit_bytes())
+            .instances(16)
+            .tables(16)
+            .memories(16)
+            .trap_on_grow_failure(true)
+            .build();
+        let slices_left = env.cpu_slices();
+        let engine = env.platform.engine.clone();
+        let mut store = Store::new(&engine, HostState { wasi, table: ResourceTable::new(), limits, slices_left, stderr, open_transactions: 0, env });
+        store.limiter(|s| &mut s.limits);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            if state.slices_left == 0 {
+                return Ok(UpdateDeadline::Interrupt);
+            }
+            state.slices_left -= 1;
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+}
