@@ -22,7 +22,13 @@ const MAX_COMPONENT_BYTES: usize = 64 << 20;
 pub struct Admin {
     pub registry: Arc<Registry>,
     pub token: String,
+    /// The issuer URL; operator tokens are issued as `<issuer>/admin`.
+    pub issuer: String,
 }
+
+/// The key purpose that signs operator tokens for the client-management API.
+pub const OPERATOR_TOKEN_PURPOSE: &str = "client-mgmt-admin";
+const OPERATOR_TOKEN_SECONDS: u64 = 600;
 
 /// Reads the admin token, creating a random one (mode 0600) when none exists.
 pub fn load_or_create_token(data_dir: &Path) -> anyhow::Result<String> {
@@ -78,6 +84,7 @@ impl Admin {
         let id = path.strip_prefix("/admin/components/").map(str::to_string);
         Ok(match (req.method().clone(), path.as_str(), id) {
             (Method::GET, "/admin/components", _) => self.list(),
+            (Method::POST, "/admin/token", _) => self.operator_token().await,
             (Method::PUT, _, Some(id)) => self.deploy(&id, req).await,
             _ => json(StatusCode::NOT_FOUND, serde_json::json!({ "error": "not_found" })),
         })
@@ -98,6 +105,41 @@ impl Admin {
             })
             .collect();
         json(StatusCode::OK, serde_json::json!({ "components": list }))
+    }
+
+    /// A short-lived operator token (both client-management scopes) signed by the host's keystore.
+    async fn operator_token(&self) -> Response<Full<Bytes>> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or_default();
+        let claims = serde_json::json!({
+            "iss": format!("{}/admin", self.issuer),
+            "sub": "operator",
+            "aud": "esignet-client-mgmt",
+            "scope": "add_oidc_client update_oidc_client",
+            "iat": now,
+            "exp": now + OPERATOR_TOKEN_SECONDS,
+            "jti": hex::encode(rand::random::<[u8; 16]>()),
+        });
+        let mut header = serde_json::Map::new();
+        header.insert("typ".into(), "JWT".into());
+        match self
+            .registry
+            .platform
+            .keys
+            .sign_jws(OPERATOR_TOKEN_PURPOSE, "ES256", header, claims.to_string().as_bytes())
+            .await
+        {
+            Ok(token) => json(
+                StatusCode::OK,
+                serde_json::json!({ "access_token": token, "token_type": "Bearer", "expires_in": OPERATOR_TOKEN_SECONDS }),
+            ),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot sign an operator token");
+                json(StatusCode::SERVICE_UNAVAILABLE, serde_json::json!({ "error": "keystore_unavailable" }))
+            }
+        }
     }
 
     async fn deploy(&self, id: &str, req: Request<Incoming>) -> Response<Full<Bytes>> {

@@ -38,6 +38,18 @@ pub enum Command {
     Check(ServeArgs),
     /// Hot-deploy a component file to a running host through its admin API.
     Deploy(DeployArgs),
+    /// Print a short-lived operator token for the client-management API (from a running host).
+    AdminToken(AdminArgs),
+}
+
+#[derive(Args)]
+pub struct AdminArgs {
+    /// The admin API's address.
+    #[arg(long, env = "ESIGNET_ADMIN_LISTEN", default_value = "127.0.0.1:8089")]
+    pub admin: SocketAddr,
+    /// Data directory holding admin.token (unless ESIGNET_ADMIN_TOKEN is set).
+    #[arg(long, env = "ESIGNET_DATA_DIR", default_value = ".esignet")]
+    pub data_dir: PathBuf,
 }
 
 #[derive(Args, Clone)]
@@ -77,10 +89,23 @@ fn env_var(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Application variables come from `ESIGNET_VAR_<NAME>` (or Spin's `SPIN_VARIABLE_<NAME>`).
+/// Application variables come from `ESIGNET_VAR_<NAME>` (or Spin's `SPIN_VARIABLE_<NAME>`); `issuer` also from
+/// `ESIGNET_ISSUER`.
 fn app_variable(name: &str) -> Option<String> {
     let upper = name.to_ascii_uppercase();
-    env_var(&format!("ESIGNET_VAR_{upper}")).or_else(|| env_var(&format!("SPIN_VARIABLE_{upper}")))
+    let issuer = if name == "issuer" { env_var("ESIGNET_ISSUER") } else { None };
+    issuer
+        .or_else(|| env_var(&format!("ESIGNET_VAR_{upper}")))
+        .or_else(|| env_var(&format!("SPIN_VARIABLE_{upper}")))
+}
+
+/// The issuer when none is configured: only the single-machine demo may derive it from the listen address.
+pub fn issuer_for(config: &RuntimeConfig) -> Option<String> {
+    app_variable("issuer").or_else(|| {
+        let listen = config.server.listen;
+        let host = if listen.ip().is_unspecified() { "127.0.0.1".to_string() } else { listen.ip().to_string() };
+        config.demo.enabled.then(|| format!("http://{host}:{}/v1/esignet", listen.port()))
+    })
 }
 
 pub fn init_logging(config: &RuntimeConfig) {
@@ -99,7 +124,9 @@ pub fn load(args: &ServeArgs) -> Result<(RuntimeConfig, Manifest)> {
     if let Some(admin) = args.admin_listen {
         config.server.admin_listen = admin;
     }
-    let manifest = Manifest::load(&args.manifest, &app_variable)?;
+    let issuer = issuer_for(&config);
+    let lookup = move |name: &str| if name == "issuer" { issuer.clone() } else { app_variable(name) };
+    let manifest = Manifest::load(&args.manifest, &lookup)?;
     Ok((config, manifest))
 }
 
@@ -170,6 +197,7 @@ pub async fn up(args: ServeArgs) -> Result<()> {
         keys = %platform.keys.describe(),
         "backends"
     );
+    crate::migrate::apply(platform.sql.as_ref(), &manifest).await?;
     let registry = Arc::new(Registry::new(manifest, platform.clone())?);
     registry.load_all().await?;
     let app = Arc::new(App { registry: registry.clone(), ready: std::sync::atomic::AtomicBool::new(false) });
@@ -179,7 +207,11 @@ pub async fn up(args: ServeArgs) -> Result<()> {
     let admin_listener = tokio::net::TcpListener::bind(platform.config.server.admin_listen)
         .await
         .with_context(|| format!("binding the admin API on {}", platform.config.server.admin_listen))?;
-    let admin = Arc::new(Admin { registry: registry.clone(), token: load_or_create_token(&args.data_dir)? });
+    let admin = Arc::new(Admin {
+        registry: registry.clone(),
+        token: load_or_create_token(&args.data_dir)?,
+        issuer: issuer_for(&platform.config).unwrap_or_default(),
+    });
     if platform.config.server.watch_components {
         tokio::spawn(registry.clone().watch_files());
     }
@@ -196,6 +228,15 @@ pub async fn up(args: ServeArgs) -> Result<()> {
             Duration::from_secs(1),
         ))
     };
+    if platform.config.demo.enabled {
+        let dir = app.registry.manifest.base_dir.join(&platform.config.demo.dir);
+        let files = crate::demo::DemoFiles { identities: dir.join("identities.json"), client: dir.join("client.json") };
+        if files.identities.exists() && files.client.exists() {
+            let issuer = issuer_for(&platform.config).unwrap_or_default();
+            let doc = crate::demo::seed(&app, &files, &args.data_dir, &issuer).await.context("seeding the demo")?;
+            print_demo(&doc, &args.data_dir);
+        }
+    }
     app.ready.store(true, Ordering::SeqCst);
     tracing::info!(
         listen = %platform.config.server.listen,
@@ -221,6 +262,24 @@ pub async fn up(args: ServeArgs) -> Result<()> {
     let _ = admin_task.await;
     tracing::info!("stopped");
     Ok(())
+}
+
+fn print_demo(doc: &serde_json::Value, data_dir: &Path) {
+    let ids: Vec<String> = doc["identities"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|i| format!("  individual id {}  OTP {}  PIN {}  password {}", i["individual_id"], i["otp"], i["pin"], i["password"]))
+        .collect();
+    println!(
+        "\neSignet demo ready\n  issuer        {}\n  discovery     {}/.well-known/openid-configuration\n  client_id     {}\n  redirect_uri  {}\n  client key and everything else: {}\n  log in with:\n{}\n",
+        doc["issuer"].as_str().unwrap_or_default(),
+        doc["issuer"].as_str().unwrap_or_default(),
+        doc["client_id"].as_str().unwrap_or_default(),
+        doc["redirect_uri"].as_str().unwrap_or_default(),
+        data_dir.join("demo.json").display(),
+        ids.join("\n")
+    );
 }
 
 async fn shutdown_signal() {
@@ -275,29 +334,52 @@ pub async fn check(args: ServeArgs) -> Result<()> {
     Ok(())
 }
 
-pub async fn deploy(args: DeployArgs) -> Result<()> {
-    let token = match env_var("ESIGNET_ADMIN_TOKEN") {
-        Some(t) => t,
-        None => std::fs::read_to_string(args.data_dir.join("admin.token"))
-            .with_context(|| format!("reading {}/admin.token (or set ESIGNET_ADMIN_TOKEN)", args.data_dir.display()))?
+fn admin_secret(data_dir: &Path) -> Result<String> {
+    match env_var("ESIGNET_ADMIN_TOKEN") {
+        Some(t) => Ok(t),
+        None => Ok(std::fs::read_to_string(data_dir.join("admin.token"))
+            .with_context(|| format!("reading {}/admin.token (or set ESIGNET_ADMIN_TOKEN)", data_dir.display()))?
             .trim()
-            .to_string(),
-    };
-    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let stream = tokio::net::TcpStream::connect(args.admin).await.with_context(|| format!("connecting to {}", args.admin))?;
+            .to_string()),
+    }
+}
+
+/// Sends one request to a running host's admin API; returns the status and body.
+async fn admin_call(admin: SocketAddr, secret: &str, method: hyper::Method, path: &str, body: Vec<u8>) -> Result<(hyper::StatusCode, bytes::Bytes)> {
+    let stream = tokio::net::TcpStream::connect(admin).await.with_context(|| format!("connecting to the admin API at {admin}"))?;
     let (mut sender, conn) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
-    let req = hyper::Request::put(format!("/admin/components/{}", args.component))
-        .header(hyper::header::HOST, args.admin.to_string())
-        .header(hyper::header::AUTHORIZATION, format!("Bearer {token}"))
-        .header(hyper::header::CONTENT_TYPE, "application/wasm")
-        .body(http_body_util::Full::new(bytes::Bytes::from(bytes)))?;
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(hyper::header::HOST, admin.to_string())
+        .header(hyper::header::AUTHORIZATION, format!("Bearer {secret}"))
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))?;
     let resp = sender.send_request(req).await?;
     let status = resp.status();
     let body = http_body_util::BodyExt::collect(resp.into_body()).await?.to_bytes();
+    Ok((status, body))
+}
+
+pub async fn deploy(args: DeployArgs) -> Result<()> {
+    let secret = admin_secret(&args.data_dir)?;
+    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let path = format!("/admin/components/{}", args.component);
+    let (status, body) = admin_call(args.admin, &secret, hyper::Method::PUT, &path, bytes).await?;
     println!("{}", String::from_utf8_lossy(&body));
     if !status.is_success() {
         bail!("deploy refused ({status})");
     }
+    Ok(())
+}
+
+pub async fn admin_token(args: AdminArgs) -> Result<()> {
+    let secret = admin_secret(&args.data_dir)?;
+    let (status, body) = admin_call(args.admin, &secret, hyper::Method::POST, "/admin/token", Vec::new()).await?;
+    if !status.is_success() {
+        bail!("the host refused ({status}): {}", String::from_utf8_lossy(&body));
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body)?;
+    println!("{}", v["access_token"].as_str().unwrap_or_default());
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! `esignet`: the host binary.
 
 use clap::Parser;
-use esignet_host::cli::{check, deploy, up, Cli, Command};
+use esignet_host::cli::{admin_token, check, deploy, up, Cli, Command};
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -10,6 +10,7 @@ async fn main() -> std::process::ExitCode {
         Command::Up(args) => up(args).await,
         Command::Check(args) => check(args).await,
         Command::Deploy(args) => deploy(args).await,
+        Command::AdminToken(args) => admin_token(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -173,6 +173,9 @@ pub struct Grants {
     /// The logical database the `sql` import reaches (default: `default`).
     #[serde(default)]
     pub sql_database: Option<String>,
+    /// Directories (relative to `spin.toml`) of `.sql` migrations for that database, applied at start.
+    #[serde(default)]
+    pub sql_migrations: Vec<String>,
     /// Key purposes this component may use, with the algorithm of each.
     #[serde(default)]
     pub key_purposes: BTreeMap<String, KeyAlg>,

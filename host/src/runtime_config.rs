@@ -17,6 +17,22 @@ pub struct RuntimeConfig {
     pub cache: CacheConfig,
     pub keys: KeysConfig,
     pub log: LogConfig,
+    pub demo: DemoConfig,
+}
+
+/// The single-machine demo (identities and a client loaded at start through the components' APIs).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    pub enabled: bool,
+    /// Directory (relative to `spin.toml`) holding `identities.json` and `client.json`.
+    pub dir: String,
+}
+
+impl Default for DemoConfig {
+    fn default() -> Self {
+        DemoConfig { enabled: true, dir: "demo".into() }
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -28,6 +44,7 @@ impl Default for RuntimeConfig {
             cache: CacheConfig::default(),
             keys: KeysConfig::default(),
             log: LogConfig::default(),
+            demo: DemoConfig::default(),
         }
     }
 }
@@ -223,6 +240,9 @@ impl RuntimeConfig {
         }
         if let Some(token) = env("ESIGNET_PKCS11_TOKEN") {
             self.keys.pkcs11_token = Some(token);
+        }
+        if let Some(flag) = env("ESIGNET_DEMO") {
+            self.demo.enabled = matches!(flag.as_str(), "1" | "true" | "yes");
         }
         if let Some(pin) = env("ESIGNET_PKCS11_PIN") {
             self.keys.pkcs11_pin = Some(pin);

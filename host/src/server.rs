@@ -25,6 +25,8 @@ use crate::manifest::ErrorFormat;
 pub const HEALTH_PATH: &str = "/v1/esignet/actuator/health";
 pub const METRICS_PATH: &str = "/metrics";
 pub const BENCH_NATIVE_PATH: &str = "/__bench/native";
+/// Set by the host on requests it makes itself; stripped from every request it receives.
+pub const INTERNAL_HEADER: &str = "x-esignet-internal";
 
 pub struct App {
     pub registry: Arc<Registry>,
@@ -139,6 +141,25 @@ impl App {
         (label, resp)
     }
 
+    /// A request the host makes to one of its components (demo seeding); it carries the internal header.
+    pub async fn internal(&self, method: &str, path: &str, body: Vec<u8>) -> anyhow::Result<wit::Response> {
+        let (route, prefix) =
+            self.registry.manifest.route(path).ok_or_else(|| anyhow::anyhow!("no route for {path}"))?;
+        let slot = self.registry.slot(&route.component).ok_or_else(|| anyhow::anyhow!("no component for {path}"))?;
+        let req = wit::Request {
+            method: method.to_string(),
+            path: path.to_string(),
+            query: String::new(),
+            route: prefix.to_string(),
+            headers: vec![
+                (INTERNAL_HEADER.to_string(), "1".to_string()),
+                ("content-type".to_string(), "application/json".to_string()),
+            ],
+            body,
+        };
+        handle_request(slot, req).await.map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
     async fn health(&self) -> HttpResponse {
         let platform = &self.registry.platform;
         let probe = async {
@@ -184,6 +205,7 @@ async fn to_guest_request(req: Request<Incoming>, prefix: &str, max: usize) -> R
     let headers = parts
         .headers
         .iter()
+        .filter(|(k, _)| k.as_str() != INTERNAL_HEADER)
         .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str().to_string(), v.to_string())))
         .collect();
     Ok(wit::Request {

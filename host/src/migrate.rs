@@ -1,0 +1,128 @@
+//! SQL migrations: each component's grant may name directories of `NNNN_name.sql` files for its database; the
+//! host applies the files not yet applied, in name order, each in one transaction that first claims the file's
+//! name in `esignet_migrations` (so replicas starting together apply each file once).
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::{anyhow, Context, Result};
+
+use crate::backends::{SqlBackend, SqlError, SqlValue};
+use crate::manifest::Manifest;
+
+/// (database, file) pairs to apply, deduplicated across components.
+pub fn planned(manifest: &Manifest) -> Result<BTreeSet<(String, PathBuf)>> {
+    let mut plan = BTreeSet::new();
+    for spec in manifest.components.values() {
+        let database = spec.grants.sql_database.clone().unwrap_or_else(|| "default".into());
+        for dir in &spec.grants.sql_migrations {
+            let dir = manifest.base_dir.join(dir);
+            let entries = std::fs::read_dir(&dir).with_context(|| format!("component `{}`: migrations in {}", spec.id, dir.display()))?;
+            for entry in entries {
+                let path = entry?.path();
+                if path.extension().is_some_and(|e| e == "sql") {
+                    plan.insert((database.clone(), path));
+                }
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Applies pending migrations; returns the names applied now.
+pub async fn apply(sql: &dyn SqlBackend, manifest: &Manifest) -> Result<Vec<String>> {
+    let mut applied = Vec::new();
+    let mut ready = BTreeSet::new();
+    let mut plan: Vec<_> = planned(manifest)?.into_iter().collect();
+    plan.sort_by(|a, b| (a.0.as_str(), a.1.file_name()).cmp(&(b.0.as_str(), b.1.file_name())));
+    for (database, path) in plan {
+        if ready.insert(database.clone()) {
+            sql.execute(
+                &database,
+                "CREATE TABLE IF NOT EXISTS esignet_migrations (name TEXT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                vec![],
+            )
+            .await
+            .map_err(|e| anyhow!("database `{database}`: {e}"))?;
+        }
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+        let mut tx = sql.begin(&database).await.map_err(|e| anyhow!("database `{database}`: {e}"))?;
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
+        match tx
+            .execute(
+                "INSERT INTO esignet_migrations (name, applied_at) VALUES ($1, $2)",
+                vec![SqlValue::Text(name.clone()), SqlValue::Integer(now)],
+            )
+            .await
+        {
+            Ok(_) => {}
+            Err(SqlError::Constraint(_)) => {
+                tx.rollback().await.ok();
+                continue;
+            }
+            Err(e) => return Err(anyhow!("database `{database}`: {e}")),
+        }
+        for statement in split_statements(&text) {
+            tx.execute(&statement, vec![]).await.map_err(|e| anyhow!("migration {name}: {e}"))?;
+        }
+        tx.commit().await.map_err(|e| anyhow!("migration {name}: {e}"))?;
+        tracing::info!(database, migration = %name, "applied migration");
+        applied.push(name);
+    }
+    Ok(applied)
+}
+
+/// Splits a SQL script on `;` outside quotes, dropping `--` comments and empty statements.
+pub fn split_statements(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let mut quote: Option<char> = None;
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                current.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' => {
+                    quote = Some(c);
+                    current.push(c);
+                }
+                '-' if chars.peek() == Some(&'-') => {
+                    for n in chars.by_ref() {
+                        if n == '\n' {
+                            break;
+                        }
+                    }
+                    current.push('\n');
+                }
+                ';' => {
+                    if !current.trim().is_empty() {
+                        out.push(current.trim().to_string());
+                    }
+                    current.clear();
+                }
+                _ => current.push(c),
+            },
+        }
+    }
+    if !current.trim().is_empty() {
+        out.push(current.trim().to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_outside_quotes_and_drops_comments() {
+        let s = split_statements("-- head\nCREATE TABLE a (x TEXT DEFAULT ';');\n\nINSERT INTO a VALUES ('--x'); -- tail\n");
+        assert_eq!(s, vec!["CREATE TABLE a (x TEXT DEFAULT ';')", "INSERT INTO a VALUES ('--x')"]);
+    }
+}
