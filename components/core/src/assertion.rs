@@ -228,6 +228,14 @@ mod tests {
     fn es02_time_window() {
         // (a) iat an hour ahead
         assert_eq!(
+            check(&payload(NOW + 3600, NOW + 3660)),
+            Err(EsignetError::InvalidClient)
+        );
+        assert_eq!(
+            check(&payload(NOW + 6, NOW + 66)),
+            Err(EsignetError::InvalidClient)
+        );
+        assert_eq!(
             check(&payload(NOW + 3600, NOW + 7200)),
             Err(EsignetError::InvalidClient)
         );

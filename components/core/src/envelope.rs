@@ -42,8 +42,8 @@ pub fn parse_request<T: DeserializeOwned>(
         .and_then(Value::as_str)
         .ok_or(EsignetError::InvalidRequest)?;
     let request_time_ms = parse_utc_ms(time).ok_or(EsignetError::InvalidRequest)?;
-    let window = leeway_minutes.saturating_mul(60_000);
-    if now_ms.saturating_sub(request_time_ms).abs() > window {
+    let window = leeway_minutes.saturating_mul(60_000).unsigned_abs();
+    if now_ms.abs_diff(request_time_ms) > window {
         return Err(EsignetError::InvalidRequest);
     }
     let request = match obj.remove("request") {

@@ -155,6 +155,18 @@ error_codes! {
     DataExchangeFailed = "data_exchange_failed",
     /// The identity system could not send the OTP (plugin code).
     SendOtpFailed = "send_otp_failed",
+    /// A client with this id is already registered (client management).
+    DuplicateClientId = "duplicate_client_id",
+    /// The public key is already registered to another client (client management).
+    DuplicatePublicKey = "duplicate_public_key",
+    /// A client name in `clientNameLangMap` is blank or unsafe.
+    InvalidClientNameValue = "invalid_client_name_value",
+    /// A client name in `clientNameLangMap` is longer than 50 characters.
+    InvalidClientNameLength = "invalid_client_name_length",
+    /// Management API called without a valid bearer token (HTTP 401).
+    Unauthorized = "unauthorized",
+    /// Management API token lacks the scope the operation needs (HTTP 403).
+    Forbidden = "forbidden",
 }
 
 /// The only internal codes that keep their own name as the OAuth `error` at `/oauth/**` (reference §1.2), plus

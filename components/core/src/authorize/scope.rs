@@ -141,6 +141,10 @@ mod tests {
             vec!["openid", "profile"]
         );
         assert_eq!(parse("openid\tprofile"), Err(EsignetError::InvalidScope));
+        assert_eq!(
+            parse("openid openid\tprofile"),
+            Err(EsignetError::InvalidScope)
+        );
         assert_eq!(parse("openid profile\n"), Err(EsignetError::InvalidScope));
         assert_eq!(parse("openid pr\"ofile"), Err(EsignetError::InvalidScope));
         assert_eq!(parse("openid profilé"), Err(EsignetError::InvalidScope));

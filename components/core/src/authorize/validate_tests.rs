@@ -229,7 +229,7 @@ fn cf02_request_tolerance() {
     );
     assert_redirected(
         run(
-            &base_query().replace("scope=openid", "scope=openid%09profile"),
+            &base_query().replace("scope=openid", "scope=openid%20openid%09profile"),
             &a,
         ),
         EsignetError::InvalidScope,

@@ -7,6 +7,7 @@
 //! keys the flow acts on.
 
 mod redirect_uri;
+mod row;
 
 use std::collections::BTreeMap;
 
@@ -17,6 +18,7 @@ use crate::error::EsignetError;
 use crate::ids::ClientId;
 
 pub use redirect_uri::redirect_uri_matches;
+pub use row::SELECT_CLIENT_SQL;
 
 /// The language key eSignet uses for the default client name.
 pub const NO_LANGUAGE: &str = "@none";

@@ -32,14 +32,15 @@ pub fn redirect_uri_matches(registered: &[String], given: &str) -> bool {
     })
 }
 
-struct Parts<'a> {
-    scheme: &'a str,
-    authority: Option<&'a str>,
-    path: &'a str,
-    query: Option<&'a str>,
+/// A URI split into its RFC 3986 parts (the fragment is never accepted, so it has no part).
+pub(crate) struct Parts<'a> {
+    pub(crate) scheme: &'a str,
+    pub(crate) authority: Option<&'a str>,
+    pub(crate) path: &'a str,
+    pub(crate) query: Option<&'a str>,
 }
 
-fn split(uri: &str) -> Option<Parts<'_>> {
+pub(crate) fn split(uri: &str) -> Option<Parts<'_>> {
     let colon = uri.find(':')?;
     let scheme = &uri[..colon];
     let mut sc = scheme.chars();
@@ -67,7 +68,8 @@ fn split(uri: &str) -> Option<Parts<'_>> {
     })
 }
 
-fn is_acceptable_uri(uri: &str) -> bool {
+/// Printable-ASCII absolute URI without fragment, userinfo or bad escapes (see the module docs).
+pub(crate) fn is_acceptable_uri(uri: &str) -> bool {
     if uri.is_empty() || uri.len() > MAX_URI_LEN {
         return false;
     }
