@@ -210,7 +210,7 @@ pub async fn up(args: ServeArgs) -> Result<()> {
     let admin = Arc::new(Admin {
         registry: registry.clone(),
         token: load_or_create_token(&args.data_dir)?,
-        issuer: issuer_for(&platform.config).unwrap_or_default(),
+        issuer: registry.manifest.variables.get("issuer").cloned().unwrap_or_default(),
     });
     if platform.config.server.watch_components {
         tokio::spawn(registry.clone().watch_files());
@@ -232,7 +232,7 @@ pub async fn up(args: ServeArgs) -> Result<()> {
         let dir = app.registry.manifest.base_dir.join(&platform.config.demo.dir);
         let files = crate::demo::DemoFiles { identities: dir.join("identities.json"), client: dir.join("client.json") };
         if files.identities.exists() && files.client.exists() {
-            let issuer = issuer_for(&platform.config).unwrap_or_default();
+            let issuer = app.registry.manifest.variables.get("issuer").cloned().unwrap_or_default();
             let doc = crate::demo::seed(&app, &files, &args.data_dir, &issuer).await.context("seeding the demo")?;
             print_demo(&doc, &args.data_dir);
         }

@@ -23,7 +23,7 @@ pub fn build_engine(limits: &LimitsConfig, cache_dir: Option<&Path>) -> Result<E
     pool.total_tables(limits.max_instances * 4);
     pool.max_memory_size(((limits.memory_limit_mb.max(64) as usize) << 20).max(64 << 20));
     // Keep a few pages warm per slot instead of zeroing whole memories with madvise on every request.
-    pool.linear_memory_keep_resident(64 << 10);
+    pool.linear_memory_keep_resident(limits.keep_resident_kb << 10);
     pool.table_keep_resident(16 << 10);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
 

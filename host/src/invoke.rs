@@ -67,8 +67,8 @@ pub async fn handle_request(slot: &ComponentSlot, req: Request) -> Result<Respon
 }
 
 pub async fn handle_with(loaded: &Arc<Loaded>, req: Request) -> Result<Response, InvokeError> {
-    let mut store = HostState::new_store(loaded.env.clone());
     let started = Instant::now();
+    let mut store = HostState::new_store(loaded.env.clone());
     let result = match &loaded.kind {
         LoadedKind::Endpoint(pre) => match pre.instantiate_async(&mut store).await {
             Ok(instance) => {
@@ -111,8 +111,8 @@ pub async fn call_plugin(slot: &ComponentSlot, call: PluginCall) -> Result<Plugi
     let LoadedKind::Plugin(pre) = &loaded.kind else {
         return Err(InvokeError::Unsupported(slot.id.clone(), "not a plugin"));
     };
-    let mut store = HostState::new_store(loaded.env.clone());
     let started = Instant::now();
+    let mut store = HostState::new_store(loaded.env.clone());
     let result = async {
         let instance = pre.instantiate_async(&mut store).await?;
         loaded.env.platform.metrics.instantiated(&loaded.env.spec.id, started.elapsed());

@@ -253,6 +253,8 @@ pub struct Manifest {
     /// Most specific first: exact routes, then longer prefixes.
     pub routes: Vec<Route>,
     pub components: BTreeMap<String, ComponentSpec>,
+    /// Application variables after resolution.
+    pub variables: HashMap<String, String>,
 }
 
 impl Manifest {
@@ -305,6 +307,7 @@ impl Manifest {
             base_dir: base_dir.to_path_buf(),
             routes,
             components,
+            variables: app_vars,
         })
     }
 

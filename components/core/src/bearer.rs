@@ -42,9 +42,9 @@ impl BearerProblem {
 fn is_b64token(t: &str) -> bool {
     let body = t.trim_end_matches('=');
     !body.is_empty()
-        && body
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && body.bytes().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// The token of the only `Authorization` header, given every value of that header in order.
@@ -75,12 +75,29 @@ mod tests {
     #[test]
     fn problems_and_challenges() {
         assert_eq!(bearer_token(&[]), Err(BearerProblem::Missing));
-        assert_eq!(bearer_token(&["Bearer a", "Bearer b"]), Err(BearerProblem::InvalidRequest));
-        for bad in ["Basic YWxhZGRpbjpvcGVuc2VzYW1l", "Bearer", "Bearer ", "Bearer a b", "DPoP a.b.c", "Bearer ==="] {
-            assert_eq!(bearer_token(&[bad]), Err(BearerProblem::InvalidRequest), "{bad}");
+        assert_eq!(
+            bearer_token(&["Bearer a", "Bearer b"]),
+            Err(BearerProblem::InvalidRequest)
+        );
+        for bad in [
+            "Basic YWxhZGRpbjpvcGVuc2VzYW1l",
+            "Bearer",
+            "Bearer ",
+            "Bearer a b",
+            "DPoP a.b.c",
+            "Bearer ===",
+        ] {
+            assert_eq!(
+                bearer_token(&[bad]),
+                Err(BearerProblem::InvalidRequest),
+                "{bad}"
+            );
         }
         assert_eq!(BearerProblem::Missing.challenge(), (401, "Bearer"));
         assert_eq!(BearerProblem::InvalidRequest.challenge().0, 400);
-        assert_eq!(BearerProblem::InvalidToken.challenge(), (401, "Bearer error=\"invalid_token\""));
+        assert_eq!(
+            BearerProblem::InvalidToken.challenge(),
+            (401, "Bearer error=\"invalid_token\"")
+        );
     }
 }

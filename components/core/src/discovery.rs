@@ -80,7 +80,11 @@ impl Endpoints {
     /// The audiences a client assertion may name at a token endpoint: that endpoint's URL and the issuer
     /// (reference §3.9).
     pub fn assertion_audiences(&self, legacy: bool) -> Vec<String> {
-        let endpoint = if legacy { &self.legacy_token } else { &self.token };
+        let endpoint = if legacy {
+            &self.legacy_token
+        } else {
+            &self.token
+        };
         vec![endpoint.clone(), self.issuer.clone()]
     }
 }
@@ -153,7 +157,11 @@ pub fn authorization_server_metadata(e: &Endpoints, scopes: &ScopeConfig) -> Val
 pub fn merge_jwks(own: &Value, extra: &[Value]) -> Value {
     let mut seen: Vec<String> = Vec::new();
     let mut keys: Vec<Value> = Vec::new();
-    let own_keys = own.get("keys").and_then(Value::as_array).cloned().unwrap_or_default();
+    let own_keys = own
+        .get("keys")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for key in own_keys.into_iter().chain(extra.iter().cloned()) {
         if !key.is_object() {
             continue;
@@ -207,8 +215,14 @@ mod tests {
         assert_eq!(d["issuer"], ISS);
         assert_eq!(d["userinfo_endpoint"], format!("{ISS}/oidc/userinfo"));
         assert_eq!(d["response_types_supported"], json!(["code"]));
-        assert_eq!(d["scopes_supported"], json!(["openid", "profile", "email", "phone", "address"]));
-        assert_eq!(d["token_endpoint_auth_signing_alg_values_supported"], json!(["RS256", "PS256", "ES256"]));
+        assert_eq!(
+            d["scopes_supported"],
+            json!(["openid", "profile", "email", "phone", "address"])
+        );
+        assert_eq!(
+            d["token_endpoint_auth_signing_alg_values_supported"],
+            json!(["RS256", "PS256", "ES256"])
+        );
         assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
         assert_eq!(d["request_parameter_supported"], json!(false));
         assert!(d["acr_values_supported"]
@@ -225,7 +239,11 @@ mod tests {
     #[test]
     fn jwks_merge_dedupes_by_kid() {
         let own = json!({"keys": [{"kid": "a", "kty": "RSA"}, {"kid": "b", "kty": "RSA"}]});
-        let extra = vec![json!({"kid": "b", "kty": "EC"}), json!({"kid": "c"}), json!("junk")];
+        let extra = vec![
+            json!({"kid": "b", "kty": "EC"}),
+            json!({"kid": "c"}),
+            json!("junk"),
+        ];
         let merged = merge_jwks(&own, &extra);
         let kids: Vec<&str> = merged["keys"]
             .as_array()

@@ -13,11 +13,13 @@
 
 pub mod assertion;
 pub mod authorize;
+pub mod bearer;
 pub mod challenge;
 pub mod claims;
 pub mod client;
 pub mod clock;
 pub mod consent;
+pub mod discovery;
 pub mod envelope;
 pub mod error;
 pub mod hashing;
@@ -28,7 +30,9 @@ pub mod oauth_error;
 pub mod pkce;
 pub mod random;
 pub mod timestamp;
+pub mod token_request;
 pub mod tokens;
 pub mod transaction;
+pub mod userinfo;
 
 pub use error::EsignetError;

@@ -53,9 +53,19 @@ pub struct OAuthDetailsResponse {
 impl OAuthDetailsResponse {
     /// The exact bytes to send and hash. `failed_to_generate_header_hash` if a value cannot round-trip.
     pub fn to_json(&self) -> Result<String, EsignetError> {
+        self.write(to_value(&self.client_name)?, true)
+    }
+
+    /// The deprecated v1 shape: `clientName` is the `@none` name as a string (`null` when the client has
+    /// none), and there is no `credentialScopes`; otherwise as [`Self::to_json`].
+    pub fn to_json_v1(&self) -> Result<String, EsignetError> {
+        self.write(to_value(&self.client_name.default_name())?, false)
+    }
+
+    fn write(&self, client_name: Value, credential_scopes: bool) -> Result<String, EsignetError> {
         let fields: [(&str, Value); 9] = [
             ("transactionId", to_value(&self.transaction_id)?),
-            ("clientName", to_value(&self.client_name)?),
+            ("clientName", client_name),
             ("logoUrl", to_value(&self.logo_url)?),
             ("authorizeScopes", to_value(&self.authorize_scopes)?),
             ("essentialClaims", to_value(&self.essential_claims)?),
@@ -67,6 +77,9 @@ impl OAuthDetailsResponse {
         let mut out = String::with_capacity(1024);
         out.push('{');
         for (i, (key, value)) in fields.iter().enumerate() {
+            if *key == "credentialScopes" && !credential_scopes {
+                continue;
+            }
             if i > 0 {
                 out.push(',');
             }
@@ -215,6 +228,21 @@ mod tests {
             check_oauth_details_hash(&h, None),
             Err(EsignetError::InvalidRequest)
         );
+    }
+
+    #[test]
+    fn v1_shape_has_string_name_and_no_credential_scopes() {
+        let text = sample().to_json_v1().unwrap();
+        let expected = EXPECTED
+            .replace(
+                r#"{"@none":"Portail santé","ara":"بوابة"}"#,
+                r#""Portail santé""#,
+            )
+            .replace(r#","credentialScopes":[]"#, "");
+        assert_eq!(text, expected);
+        let mut r = sample();
+        r.client_name = ClientName::from_stored(r#"{"eng":"Only English"}"#);
+        assert!(r.to_json_v1().unwrap().contains(r#""clientName":null,"#));
     }
 
     #[test]

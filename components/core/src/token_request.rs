@@ -124,10 +124,22 @@ mod tests {
             Err(EsignetError::InvalidRequest)
         );
         let missing = TokenRequest::from_pairs(&pairs("code=a")).unwrap();
-        assert_eq!(missing.check_grant_type(), Err(EsignetError::InvalidRequest));
-        assert_eq!(missing.code_and_redirect_uri(), Err(EsignetError::InvalidRequest));
+        assert_eq!(
+            missing.check_grant_type(),
+            Err(EsignetError::InvalidRequest)
+        );
+        assert_eq!(
+            missing.code_and_redirect_uri(),
+            Err(EsignetError::InvalidRequest)
+        );
         let refresh = TokenRequest::from_pairs(&pairs("grant_type=refresh_token")).unwrap();
-        assert_eq!(refresh.check_grant_type(), Err(EsignetError::UnsupportedGrantType));
-        assert_eq!(EsignetError::UnsupportedGrantType.oauth_error(), "unsupported_grant_type");
+        assert_eq!(
+            refresh.check_grant_type(),
+            Err(EsignetError::UnsupportedGrantType)
+        );
+        assert_eq!(
+            EsignetError::UnsupportedGrantType.oauth_error(),
+            "unsupported_grant_type"
+        );
     }
 }

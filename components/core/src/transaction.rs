@@ -82,6 +82,10 @@ pub struct OidcTransaction {
     /// base64url(SHA3-256(individual id)).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub individual_id_hash: Option<String>,
+    /// The individual id the user authenticated with, for the identity system's KYC exchange (eSignet keeps it
+    /// in the transaction too). Personal data: never logged, redacted in `Debug`, only in the shared cache.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub individual_id: Option<Secret>,
     /// The identity system's KYC token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kyc_token: Option<Secret>,
@@ -169,6 +173,7 @@ impl OidcTransaction {
             provided_auth_factors: Vec::new(),
             auth_transaction_id,
             individual_id_hash: None,
+            individual_id: None,
             kyc_token: None,
             psut: None,
             auth_time: None,
@@ -298,8 +303,10 @@ mod tests {
             vec!["OTP".into()],
             1_700_000_000,
         );
+        t.individual_id = Some(Secret::new("8267411571"));
         let back = OidcTransaction::from_json(&t.to_json().unwrap()).unwrap();
         assert_eq!(back, t);
+        assert!(!format!("{t:?}").contains("8267411571"));
         assert_eq!(back.auth_time, Some(1_700_000_000));
         assert!(!format!("{t:?}").contains("kyc-secret"));
         assert_eq!(

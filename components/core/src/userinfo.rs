@@ -96,8 +96,16 @@ pub fn classify_kyc(kyc: &str) -> Result<KycForm, EsignetError> {
     match parts.as_slice() {
         [_, _, _, _, _] => Ok(KycForm::Jwe),
         [h, p, _] => {
-            let header = URL_SAFE_NO_PAD.decode(h).ok().and_then(|b| json_object(&b)).ok_or(bad)?;
-            let payload = URL_SAFE_NO_PAD.decode(p).ok().and_then(|b| json_object(&b)).ok_or(bad)?;
+            let header = URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+                .and_then(|b| json_object(&b))
+                .ok_or(bad)?;
+            let payload = URL_SAFE_NO_PAD
+                .decode(p)
+                .ok()
+                .and_then(|b| json_object(&b))
+                .ok_or(bad)?;
             Ok(KycForm::Jws { header, payload })
         }
         [single] => decode_b64_any(single)
@@ -149,8 +157,14 @@ pub fn check_access_token(
 ) -> Result<AccessTokenView, EsignetError> {
     let bad = EsignetError::InvalidToken;
     let typ = header.get("typ").and_then(Value::as_str).unwrap_or("");
-    let typ_ok = typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || typ.eq_ignore_ascii_case("application/at+jwt");
-    let s = |k: &str| payload.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
+    let typ_ok = typ.eq_ignore_ascii_case(ACCESS_TOKEN_TYP)
+        || typ.eq_ignore_ascii_case("application/at+jwt");
+    let s = |k: &str| {
+        payload
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    };
     let exp = payload.get("exp").and_then(Value::as_i64).ok_or(bad)?;
     if !typ_ok || s("iss") != Some(issuer) || exp <= now {
         return Err(bad);
@@ -166,7 +180,7 @@ pub fn check_access_token(
 pub fn granted_scopes(tx: &OidcTransaction) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     if tx.requested_credential_scopes.is_empty() {
-        out.push(crate::authorize::OPENID_SCOPE.to_owned());
+        out.push("openid".to_owned());
     }
     for s in &tx.permitted_scopes {
         if !out.contains(s) {
@@ -194,7 +208,11 @@ mod tests {
     #[test]
     fn classifies_kyc_shapes() {
         assert_eq!(classify_kyc("a.b.c.d.e"), Ok(KycForm::Jwe));
-        let jws = format!("{}.{}.sig", b64url(br#"{"alg":"RS256"}"#), b64url(br#"{"sub":"p"}"#));
+        let jws = format!(
+            "{}.{}.sig",
+            b64url(br#"{"alg":"RS256"}"#),
+            b64url(br#"{"sub":"p"}"#)
+        );
         match classify_kyc(&jws).unwrap() {
             KycForm::Jws { header, payload } => {
                 assert_eq!(header["alg"], "RS256");
@@ -203,10 +221,20 @@ mod tests {
             other => panic!("{other:?}"),
         }
         let std_b64 = base64::engine::general_purpose::STANDARD.encode(br#"{"name":"A?>"}"#);
-        assert_eq!(classify_kyc(&std_b64), Ok(KycForm::Claims(obj(json!({"name": "A?>"})))));
-        assert_eq!(classify_kyc(&b64url(br#"{"n":1}"#)), Ok(KycForm::Claims(obj(json!({"n": 1})))));
+        assert_eq!(
+            classify_kyc(&std_b64),
+            Ok(KycForm::Claims(obj(json!({"name": "A?>"}))))
+        );
+        assert_eq!(
+            classify_kyc(&b64url(br#"{"n":1}"#)),
+            Ok(KycForm::Claims(obj(json!({"n": 1}))))
+        );
         for bad in ["", "a.b", "!!!", &b64url(b"[1]"), "x.y.z"] {
-            assert_eq!(classify_kyc(bad), Err(EsignetError::DataExchangeFailed), "{bad}");
+            assert_eq!(
+                classify_kyc(bad),
+                Err(EsignetError::DataExchangeFailed),
+                "{bad}"
+            );
         }
     }
 
@@ -220,9 +248,27 @@ mod tests {
         assert!(kyc_jws_passes(&header, &arr, ISS, "client-a", "psut"));
         assert!(!kyc_jws_passes(&header, &payload, ISS, "client-a", "other"));
         assert!(!kyc_jws_passes(&header, &payload, ISS, "partner-1", "psut"));
-        assert!(!kyc_jws_passes(&header, &payload, "https://idsystem", "client-a", "psut"));
-        assert!(!kyc_jws_passes(&obj(json!({"alg": "PS256", "kid": "k1"})), &payload, ISS, "client-a", "psut"));
-        assert!(!kyc_jws_passes(&obj(json!({"alg": "RS256"})), &payload, ISS, "client-a", "psut"));
+        assert!(!kyc_jws_passes(
+            &header,
+            &payload,
+            "https://idsystem",
+            "client-a",
+            "psut"
+        ));
+        assert!(!kyc_jws_passes(
+            &obj(json!({"alg": "PS256", "kid": "k1"})),
+            &payload,
+            ISS,
+            "client-a",
+            "psut"
+        ));
+        assert!(!kyc_jws_passes(
+            &obj(json!({"alg": "RS256"})),
+            &payload,
+            ISS,
+            "client-a",
+            "psut"
+        ));
         assert!(!kyc_jws_passes(
             &obj(json!({"alg": "RS256", "kid": "k", "crit": ["b64"]})),
             &payload,
@@ -238,14 +284,29 @@ mod tests {
         let p = json!({"iss": ISS, "sub": "psut", "aud": "c", "client_id": "c", "exp": 200, "iat": 100});
         assert_eq!(
             check_access_token(&h, &p, ISS, 150),
-            Ok(AccessTokenView { sub: "psut".into(), client_id: "c".into() })
+            Ok(AccessTokenView {
+                sub: "psut".into(),
+                client_id: "c".into()
+            })
         );
-        assert_eq!(check_access_token(&h, &p, ISS, 200), Err(EsignetError::InvalidToken));
-        assert_eq!(check_access_token(&json!({"typ": "JWT"}), &p, ISS, 150), Err(EsignetError::InvalidToken));
-        assert_eq!(check_access_token(&h, &p, "https://other", 150), Err(EsignetError::InvalidToken));
+        assert_eq!(
+            check_access_token(&h, &p, ISS, 200),
+            Err(EsignetError::InvalidToken)
+        );
+        assert_eq!(
+            check_access_token(&json!({"typ": "JWT"}), &p, ISS, 150),
+            Err(EsignetError::InvalidToken)
+        );
+        assert_eq!(
+            check_access_token(&h, &p, "https://other", 150),
+            Err(EsignetError::InvalidToken)
+        );
         let mut no_client = p.clone();
         no_client.as_object_mut().unwrap().remove("client_id");
-        assert_eq!(check_access_token(&h, &no_client, ISS, 150), Err(EsignetError::InvalidToken));
+        assert_eq!(
+            check_access_token(&h, &no_client, ISS, 150),
+            Err(EsignetError::InvalidToken)
+        );
     }
 
     #[test]
@@ -257,9 +318,26 @@ mod tests {
             userinfo: "secret.jws.value".into(),
             accepted_claims: vec!["name".into()],
         };
-        let back: UserinfoGrant = serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
+        let back: UserinfoGrant =
+            serde_json::from_str(&serde_json::to_string(&g).unwrap()).unwrap();
         assert_eq!(back, g);
         assert!(!format!("{g:?}").contains("secret"));
-        assert_eq!(access_token_hash("abc"), "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0");
+        assert_eq!(
+            access_token_hash("abc"),
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0"
+        );
+    }
+
+    #[test]
+    fn scopes_granted() {
+        let mut tx: OidcTransaction = serde_json::from_value(json!({
+            "transactionId": "t", "clientId": "c", "relyingPartyId": "rp", "redirectUri": "https://rp.test/cb",
+            "authTransactionId": "a", "permittedScopes": ["Manage-VID", "openid"]
+        }))
+        .unwrap();
+        assert_eq!(granted_scopes(&tx), vec!["openid", "Manage-VID"]);
+        tx.requested_credential_scopes = vec!["mosip_identity_vc_ldp".into()];
+        tx.permitted_scopes = vec!["mosip_identity_vc_ldp".into()];
+        assert_eq!(granted_scopes(&tx), vec!["mosip_identity_vc_ldp"]);
     }
 }

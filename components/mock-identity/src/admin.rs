@@ -62,6 +62,11 @@ enum Route {
 fn create(req: &Request, now_ms: i64) -> Outcome {
     let request = envelope(req, now_ms)?;
     let (identity, secrets) = parse_create(&request).map_err(|e| field_errors(&e, now_ms))?;
+    // Checked before hashing so that re-seeding known identities costs no KDF work; the insert still catches
+    // a concurrent create.
+    if store::find(&identity.individual_id).map_err(|e| store_failure(e, now_ms))?.is_some() {
+        return Err(failure("duplicate_individual_id", now_ms));
+    }
     let (pin_hash, password_hash) = hash_secrets(&secrets, None, now_ms)?;
     let pin_hash = pin_hash.ok_or_else(|| failure("invalid_pin", now_ms))?;
     let row = StoredIdentity { identity, pin_hash, password_hash, version: 1 };

@@ -53,7 +53,7 @@ impl Settings {
 
     /// The variables of this component.
     pub fn load() -> Self {
-        Self::from_lookup(|name| esignet_plugin_sdk::config::get(name))
+        Self::from_lookup(esignet_plugin_sdk::config::get)
     }
 
     /// True when an admin request with these header values may proceed.

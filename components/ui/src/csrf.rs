@@ -25,15 +25,22 @@ pub const PARAMETER_NAME: &str = "_csrf";
 
 /// `GET /csrf/token`: `{headerName, parameterName, token}` plus the cookie.
 pub fn token(req: &Request) -> Result<Response, Failure> {
-    let existing = cookie_values(req, COOKIE_NAME).into_iter().find(|v| is_token(v)).map(str::to_owned);
+    let existing = cookie_values(req, COOKIE_NAME)
+        .into_iter()
+        .find(|v| is_token(v))
+        .map(str::to_owned);
     let token = match existing {
         Some(t) => t,
         None => new_token(&mut OsRandom).map_err(Failure::Code)?,
     };
-    let body = json!({ "headerName": HEADER_NAME, "parameterName": PARAMETER_NAME, "token": token });
+    let body =
+        json!({ "headerName": HEADER_NAME, "parameterName": PARAMETER_NAME, "token": token });
     Ok(Response::json(&body)
         .with_header("cache-control", "no-store")
-        .with_header("set-cookie", &format!("{COOKIE_NAME}={token}; Path=/; SameSite=Strict")))
+        .with_header(
+            "set-cookie",
+            &format!("{COOKIE_NAME}={token}; Path=/; SameSite=Strict"),
+        ))
 }
 
 /// Checks the double submit: the header must equal (constant time) a non-empty `XSRF-TOKEN` cookie value.
@@ -59,7 +66,9 @@ fn new_token(rng: &mut dyn RandomSource) -> Result<String, esignet_core::Esignet
 
 /// Whether `v` has the shape of a token this module issues.
 fn is_token(v: &str) -> bool {
-    v.len() == 43 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    v.len() == 43
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Every value of cookie `name` across all `Cookie` headers (RFC 6265 §5.4 `name=value; name=value`).
@@ -79,7 +88,10 @@ mod tests {
     fn req(headers: &[(&str, &str)]) -> Request {
         Request {
             method: "POST".into(),
-            headers: headers.iter().map(|(n, v)| ((*n).to_owned(), (*v).to_owned())).collect(),
+            headers: headers
+                .iter()
+                .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+                .collect(),
             ..Request::default()
         }
     }
@@ -89,14 +101,27 @@ mod tests {
     #[test]
     fn double_submit_must_match() {
         let cookie = format!("a=1; XSRF-TOKEN={T}; b=2");
-        assert_eq!(check(&req(&[("cookie", &cookie), ("x-xsrf-token", T)])), Ok(()));
+        assert_eq!(
+            check(&req(&[("cookie", &cookie), ("x-xsrf-token", T)])),
+            Ok(())
+        );
         let fail = Err(Failure::Status(403, INVALID_CSRF_TOKEN));
-        assert_eq!(check(&req(&[("cookie", &cookie), ("x-xsrf-token", "other")])), fail);
+        assert_eq!(
+            check(&req(&[("cookie", &cookie), ("x-xsrf-token", "other")])),
+            fail
+        );
         assert_eq!(check(&req(&[("cookie", &cookie)])), fail);
         assert_eq!(check(&req(&[("x-xsrf-token", T)])), fail);
-        assert_eq!(check(&req(&[("cookie", "XSRF-TOKEN="), ("x-xsrf-token", "")])), fail);
+        assert_eq!(
+            check(&req(&[("cookie", "XSRF-TOKEN="), ("x-xsrf-token", "")])),
+            fail
+        );
         // Any of several cookies of that name (different paths) may match; cookies may span headers.
-        let two = [("cookie", "XSRF-TOKEN=old"), ("cookie", "XSRF-TOKEN=new"), ("x-xsrf-token", "new")];
+        let two = [
+            ("cookie", "XSRF-TOKEN=old"),
+            ("cookie", "XSRF-TOKEN=new"),
+            ("x-xsrf-token", "new"),
+        ];
         assert_eq!(check(&req(&two)), Ok(()));
     }
 
@@ -108,7 +133,10 @@ mod tests {
         assert_eq!(body["token"], T);
         assert_eq!(body["headerName"], "X-XSRF-TOKEN");
         assert_eq!(body["parameterName"], "_csrf");
-        assert_eq!(r.header("set-cookie"), Some(format!("XSRF-TOKEN={T}; Path=/; SameSite=Strict").as_str()));
+        assert_eq!(
+            r.header("set-cookie"),
+            Some(format!("XSRF-TOKEN={T}; Path=/; SameSite=Strict").as_str())
+        );
 
         let r = token(&req(&[("cookie", "XSRF-TOKEN=short")])).unwrap();
         let body: serde_json::Value = serde_json::from_slice(&r.body).unwrap();

@@ -48,7 +48,10 @@ impl Failure {
         match self {
             Failure::Code(e) => e.code().to_owned(),
             Failure::Plugin(c) => c.clone(),
-            Failure::Fields(f) => f.first().map_or("invalid_request", |(_, e)| e.code()).to_owned(),
+            Failure::Fields(f) => f
+                .first()
+                .map_or("invalid_request", |(_, e)| e.code())
+                .to_owned(),
             Failure::Status(_, c) => (*c).to_owned(),
         }
     }
@@ -59,9 +62,12 @@ impl Failure {
             Failure::Code(e) => (200, failure_codes(&[(e.code(), e.code())], now_ms)),
             Failure::Plugin(code) => (200, failure_codes(&[(code, code)], now_ms)),
             Failure::Fields(fields) => {
-                let messages: Vec<(&str, String)> =
-                    fields.iter().map(|(f, e)| (e.code(), format!("{f}: {}", e.code()))).collect();
-                let pairs: Vec<(&str, &str)> = messages.iter().map(|(c, m)| (*c, m.as_str())).collect();
+                let messages: Vec<(&str, String)> = fields
+                    .iter()
+                    .map(|(f, e)| (e.code(), format!("{f}: {}", e.code())))
+                    .collect();
+                let pairs: Vec<(&str, &str)> =
+                    messages.iter().map(|(c, m)| (*c, m.as_str())).collect();
                 (200, failure_codes(&pairs, now_ms))
             }
             Failure::Status(status, code) => (*status, failure_codes(&[(code, code)], now_ms)),
@@ -75,15 +81,22 @@ pub fn success(response_json: &str, now_ms: i64) -> Response {
     json_response(200, success_raw(response_json, now_ms))
 }
 
-/// A success wrapper around a serializable value.
-pub fn success_value(value: &serde_json::Value, now_ms: i64) -> Response {
-    success(&value.to_string(), now_ms)
+/// A success wrapper around a serializable value (members in declaration order); 500 if it cannot be written.
+pub fn success_value<T: serde::Serialize>(value: &T, now_ms: i64) -> Response {
+    match serde_json::to_string(value) {
+        Ok(text) => success(&text, now_ms),
+        Err(_) => Failure::Status(500, EsignetError::UnknownError.code()).into_response(now_ms),
+    }
 }
 
 fn json_response(status: u16, body: String) -> Response {
-    Response { status, headers: Vec::new(), body: body.into_bytes() }
-        .with_header("content-type", "application/json")
-        .with_header("cache-control", "no-store")
+    Response {
+        status,
+        headers: Vec::new(),
+        body: body.into_bytes(),
+    }
+    .with_header("content-type", "application/json")
+    .with_header("cache-control", "no-store")
 }
 
 /// Result type of the handlers.
@@ -114,10 +127,16 @@ mod tests {
         .into_response(0);
         let b = body(&r);
         assert_eq!(b["errors"][1]["errorCode"], "invalid_identifier");
-        assert_eq!(b["errors"][1]["errorMessage"], "individualId: invalid_identifier");
+        assert_eq!(
+            b["errors"][1]["errorMessage"],
+            "individualId: invalid_identifier"
+        );
 
         let r = Failure::Status(403, INVALID_CSRF_TOKEN).into_response(0);
-        assert_eq!((r.status, body(&r)["errors"][0]["errorCode"].as_str()), (403, Some("invalid_csrf_token")));
+        assert_eq!(
+            (r.status, body(&r)["errors"][0]["errorCode"].as_str()),
+            (403, Some("invalid_csrf_token"))
+        );
         let r = Failure::Plugin("mock-ida-006\"".into()).into_response(0);
         assert_eq!(body(&r)["errors"][0]["errorCode"], "mock-ida-006\"");
     }
@@ -126,13 +145,19 @@ mod tests {
     fn success_splices_exact_bytes() {
         let r = success(r#"{"b":1,"a":"/"}"#, 0);
         let text = String::from_utf8(r.body).unwrap();
-        assert!(text.contains(r#""response":{"b":1,"a":"/"},"errors":[]"#), "{text}");
+        assert!(
+            text.contains(r#""response":{"b":1,"a":"/"},"errors":[]"#),
+            "{text}"
+        );
     }
 
     #[test]
     fn codes_for_audit() {
         assert_eq!(Failure::Fields(vec![]).code(), "invalid_request");
         assert_eq!(Failure::Plugin("auth_failed".into()).code(), "auth_failed");
-        assert_eq!(Failure::Status(503, "unknown_error").code(), "unknown_error");
+        assert_eq!(
+            Failure::Status(503, "unknown_error").code(),
+            "unknown_error"
+        );
     }
 }

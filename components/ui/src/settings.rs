@@ -98,7 +98,11 @@ fn parse_ui_config(text: &str) -> Option<Map<String, Value>> {
 
 /// The UI configuration eSignet 1.8 ships (`mosip.esignet.ui.config.key-values`), with the screen timeouts
 /// following the transaction lifetimes. Integers and strings only: the map is part of the hashed response.
-fn default_ui_config(issuer: &str, preauth_secs: u64, authenticated_secs: u64) -> Map<String, Value> {
+fn default_ui_config(
+    issuer: &str,
+    preauth_secs: u64,
+    authenticated_secs: u64,
+) -> Map<String, Value> {
     let value = json!({
         "sbi.env": "Developer",
         "sbi.timeout.DISC": 30,
@@ -141,8 +145,10 @@ mod tests {
     use super::*;
 
     fn settings(vars: &[(&str, &str)]) -> Settings {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
         Settings::from_lookup(|name| map.get(name).cloned())
     }
 
@@ -153,7 +159,14 @@ mod tests {
         assert_eq!(s.authenticated_ttl_ms, 120_000);
         assert_eq!(s.code_ttl_ms, 300_000);
         assert_eq!(s.leeway_minutes, 2);
-        assert_eq!((s.send_otp_attempts, s.authenticate_attempts, s.claim_details_attempts), (3, 3, 1));
+        assert_eq!(
+            (
+                s.send_otp_attempts,
+                s.authenticate_attempts,
+                s.claim_details_attempts
+            ),
+            (3, 3, 1)
+        );
         assert_eq!(s.block_ms, 600_000);
         assert_eq!(s.ui_config["preauth-screen-timeout-in-secs"], 300);
         assert!(s.rejected.is_empty());
@@ -176,12 +189,22 @@ mod tests {
         assert_eq!(s.authenticate_attempts, 3);
         assert_eq!(s.block_ms, 2_000);
         assert_eq!(s.ui_config["issuer"], "http://127.0.0.1:8088/v1/esignet");
-        assert_eq!(s.rejected, vec!["authenticated_ttl_secs", "code_ttl_secs", "authenticate_attempts"]);
+        assert_eq!(
+            s.rejected,
+            vec![
+                "authenticated_ttl_secs",
+                "code_ttl_secs",
+                "authenticate_attempts"
+            ]
+        );
     }
 
     #[test]
     fn ui_config_merges_js_safe_objects_only() {
-        let s = settings(&[("ui_config", r#"{"captcha.enable":"send-otp","otp.length":4}"#)]);
+        let s = settings(&[(
+            "ui_config",
+            r#"{"captcha.enable":"send-otp","otp.length":4}"#,
+        )]);
         assert_eq!(s.ui_config["captcha.enable"], "send-otp");
         assert_eq!(s.ui_config["otp.length"], 4);
         for bad in [r#"{"ratio":0.5}"#, "[1]", "{"] {

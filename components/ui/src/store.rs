@@ -39,16 +39,27 @@ impl Stage {
 pub fn load_client(client_id: &str) -> Result<Option<ClientDetail>, Failure> {
     let key = format!("client:{client_id}");
     let cached = cache::get(&key).map_err(|e| Failure::capability(&e))?;
-    if let Some(client) = cached.as_deref().and_then(|b| serde_json::from_slice::<ClientDetail>(b).ok()) {
+    if let Some(client) = cached
+        .as_deref()
+        .and_then(|b| serde_json::from_slice::<ClientDetail>(b).ok())
+    {
         return Ok(Some(client));
     }
-    let rows = sql::query(SELECT_CLIENT_SQL, &[client_id.into()]).map_err(|e| Failure::capability(&e))?;
+    let rows =
+        sql::query(SELECT_CLIENT_SQL, &[client_id.into()]).map_err(|e| Failure::capability(&e))?;
     if rows.rows.is_empty() {
         return Ok(None);
     }
-    let column = |name: &str| rows.get(0, name).and_then(|v| v.as_str()).map(str::to_owned);
+    let column = |name: &str| {
+        rows.get(0, name)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    };
     let client = ClientDetail::from_columns(column).map_err(|e| {
-        log(Level::Error, &format!("client_detail row of {client_id} is unreadable"));
+        log(
+            Level::Error,
+            &format!("client_detail row of {client_id} is unreadable"),
+        );
         Failure::Code(e)
     })?;
     if let Ok(json) = serde_json::to_vec(&client) {
@@ -90,13 +101,15 @@ fn put_json(key: &str, txn: &OidcTransaction, ttl_ms: u64) -> Result<(), Failure
 }
 
 fn parse_transaction(bytes: &[u8]) -> Result<OidcTransaction, Failure> {
-    let text = std::str::from_utf8(bytes).map_err(|_| Failure::Code(EsignetError::InvalidTransaction))?;
+    let text =
+        std::str::from_utf8(bytes).map_err(|_| Failure::Code(EsignetError::InvalidTransaction))?;
     OidcTransaction::from_json(text).map_err(Failure::Code)
 }
 
 /// `individual_id_blocked` while `blocked:<hash>` exists.
 pub fn ensure_not_blocked(individual_id_hash: &str) -> Result<(), Failure> {
-    let blocked = cache::get(&format!("blocked:{individual_id_hash}")).map_err(|e| Failure::capability(&e))?;
+    let blocked = cache::get(&format!("blocked:{individual_id_hash}"))
+        .map_err(|e| Failure::capability(&e))?;
     match blocked {
         Some(_) => Err(Failure::Code(EsignetError::IndividualIdBlocked)),
         None => Ok(()),
@@ -117,18 +130,33 @@ pub fn count_attempt(
         return Ok(());
     }
     if let Some((hash, block_ms)) = block {
-        cache::set(&format!("blocked:{hash}"), b"1", block_ms).map_err(|e| Failure::capability(&e))?;
-        log(Level::Warn, &format!("{api}: attempts exhausted; individual id blocked"));
+        cache::set(&format!("blocked:{hash}"), b"1", block_ms)
+            .map_err(|e| Failure::capability(&e))?;
+        log(
+            Level::Warn,
+            &format!("{api}: attempts exhausted; individual id blocked"),
+        );
     }
     Err(Failure::Code(EsignetError::NoAttemptsLeft))
 }
 
 /// Records an audit event (eSignet action names). `error` is the error code on failure.
-pub fn audit_event(action: &str, txn: Option<&OidcTransaction>, transaction_id: Option<&str>, error: Option<&str>) {
-    let details = error.map(|code| vec![("errorCode".to_owned(), code.to_owned())]).unwrap_or_default();
+pub fn audit_event(
+    action: &str,
+    txn: Option<&OidcTransaction>,
+    transaction_id: Option<&str>,
+    error: Option<&str>,
+) {
+    let details = error
+        .map(|code| vec![("errorCode".to_owned(), code.to_owned())])
+        .unwrap_or_default();
     audit::record(&Event {
         action: action.to_owned(),
-        status: if error.is_some() { Status::Error } else { Status::Success },
+        status: if error.is_some() {
+            Status::Error
+        } else {
+            Status::Success
+        },
         transaction_id: txn
             .map(|t| t.transaction_id.as_str().to_owned())
             .or_else(|| transaction_id.map(str::to_owned)),

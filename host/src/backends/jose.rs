@@ -124,7 +124,12 @@ pub fn verify(jws: &str, jwk: &Jwk, allowed: &[String]) -> Result<(String, Vec<u
     if header.contains_key("crit") {
         return Err(invalid("unsupported critical header"));
     }
-    let verifier = verifier(alg, jwk)?;
+    // The caller chose this key; a `kid` in it must not make josekit demand the same `kid` in the header
+    // (RFC 7515 makes the header's `kid` optional).
+    let mut map = jwk.as_ref().clone();
+    map.remove("kid");
+    let key = Jwk::from_map(map).map_err(invalid)?;
+    let verifier = verifier(alg, &key)?;
     let (payload, header) = josekit::jws::deserialize_compact(jws, verifier.as_ref())
         .map_err(|e| KeyError::Verification(e.to_string()))?;
     Ok((Value::Object(header.claims_set().clone()).to_string(), payload))
@@ -205,6 +210,18 @@ mod tests {
             assert!(verify(&tampered, &public, &allowed).is_err());
             assert!(verify(&jws, &public, &["HS256".to_string()]).is_err());
         }
+    }
+
+    #[test]
+    fn a_header_without_kid_verifies_against_a_key_with_one() {
+        let key = generate_key("ES256").unwrap();
+        let public = Jwk::from_map(public_jwk(&key).unwrap().as_object().unwrap().clone()).unwrap();
+        let mut no_kid = key.as_ref().clone();
+        no_kid.remove("kid");
+        let signer_key = Jwk::from_map(no_kid).unwrap();
+        let jws = sign("ES256", &signer_key, Map::new(), b"x").unwrap();
+        assert!(!jws_header(&jws).unwrap().contains_key("kid"));
+        assert_eq!(verify(&jws, &public, &["ES256".to_string()]).unwrap().1, b"x");
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! keys the flow acts on.
 
 mod redirect_uri;
+pub mod registration;
 mod row;
 
 use std::collections::BTreeMap;

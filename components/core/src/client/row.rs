@@ -15,7 +15,8 @@ use crate::error::EsignetError;
 use crate::ids::ClientId;
 
 /// Selects one client by id (`$1`); the column order [`ClientDetail::from_columns`] expects by name.
-pub const SELECT_CLIENT_SQL: &str = "SELECT id, name, rp_id, logo_uri, redirect_uris, claims, acr_values, \
+pub const SELECT_CLIENT_SQL: &str =
+    "SELECT id, name, rp_id, logo_uri, redirect_uris, claims, acr_values, \
      public_key, enc_public_key, grant_types, auth_methods, status, additional_config \
      FROM client_detail WHERE id = $1";
 
@@ -86,11 +87,17 @@ mod tests {
             ("claims", r#"["name","email"]"#),
             ("acr_values", r#"["mosip:idp:acr:generated-code"]"#),
             ("public_key", r#"{"kty":"RSA","n":"x","e":"AQAB"}"#),
-            ("enc_public_key", r#"{"kty":"RSA","n":"y","e":"AQAB","use":"enc"}"#),
+            (
+                "enc_public_key",
+                r#"{"kty":"RSA","n":"y","e":"AQAB","use":"enc"}"#,
+            ),
             ("grant_types", r#"["authorization_code"]"#),
             ("auth_methods", r#"["private_key_jwt"]"#),
             ("status", "ACTIVE"),
-            ("additional_config", r#"{"userinfo_response_type":"JWE","require_pkce":true}"#),
+            (
+                "additional_config",
+                r#"{"userinfo_response_type":"JWE","require_pkce":true}"#,
+            ),
         ])
     }
 
@@ -110,14 +117,21 @@ mod tests {
         assert!(c.require_pkce());
         assert_eq!(c.userinfo_response_type(), UserinfoResponseType::Jwe);
         assert!(c.ensure_active().is_ok());
-        let cached: ClientDetail = serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
+        let cached: ClientDetail =
+            serde_json::from_str(&serde_json::to_string(&c).unwrap()).unwrap();
         assert_eq!(cached, c);
     }
 
     #[test]
     fn optional_columns_and_status() {
         let mut r = row();
-        for k in ["name", "claims", "acr_values", "enc_public_key", "additional_config"] {
+        for k in [
+            "name",
+            "claims",
+            "acr_values",
+            "enc_public_key",
+            "additional_config",
+        ] {
             r.remove(k);
         }
         r.insert("status", "SUSPENDED");
@@ -129,7 +143,11 @@ mod tests {
 
     #[test]
     fn broken_rows_are_server_faults() {
-        for (k, v) in [("redirect_uris", "not json"), ("public_key", "{"), ("id", "")] {
+        for (k, v) in [
+            ("redirect_uris", "not json"),
+            ("public_key", "{"),
+            ("id", ""),
+        ] {
             let mut r = row();
             r.insert(k, v);
             assert_eq!(read(&r), Err(EsignetError::UnknownError), "{k}");

@@ -94,7 +94,11 @@ mod tests {
             json!([]),
             json!("JWS"),
         ] {
-            assert_eq!(additional_config(&bad), Err(EsignetError::InvalidAdditionalConfig), "{bad}");
+            assert_eq!(
+                additional_config(&bad),
+                Err(EsignetError::InvalidAdditionalConfig),
+                "{bad}"
+            );
         }
     }
 }

@@ -60,7 +60,8 @@ pub fn is_safe_text(s: &str) -> bool {
 fn is_identifier(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= MAX_ID_LEN
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// `clientId`: 1..100 characters of `A-Z a-z 0-9 - . _ ~`.
@@ -145,7 +146,9 @@ pub fn string_list(
     let mut out: Vec<String> = Vec::with_capacity(items.len());
     for item in items {
         match item.as_str() {
-            Some(s) if !s.trim().is_empty() && ok(s) && !out.iter().any(|o| o == s) => out.push(s.to_owned()),
+            Some(s) if !s.trim().is_empty() && ok(s) && !out.iter().any(|o| o == s) => {
+                out.push(s.to_owned())
+            }
             _ => return Err(err),
         }
     }
@@ -154,17 +157,23 @@ pub fn string_list(
 
 /// `userClaims`: up to 30 distinct claims from [`SUPPORTED_CLAIMS`]; `invalid_claim` otherwise.
 pub fn user_claims(v: &Value) -> Result<Vec<String>, EsignetError> {
-    string_list(v, 0, 30, EsignetError::InvalidClaim, |c| SUPPORTED_CLAIMS.contains(&c))
+    string_list(v, 0, 30, EsignetError::InvalidClaim, |c| {
+        SUPPORTED_CLAIMS.contains(&c)
+    })
 }
 
 /// `grantTypes`: 1..3 of `authorization_code`; `unsupported_grant_type` otherwise.
 pub fn grant_types(v: &Value) -> Result<Vec<String>, EsignetError> {
-    string_list(v, 1, 3, EsignetError::UnsupportedGrantType, |g| g == "authorization_code")
+    string_list(v, 1, 3, EsignetError::UnsupportedGrantType, |g| {
+        g == "authorization_code"
+    })
 }
 
 /// `clientAuthMethods`: 1..3 of `private_key_jwt`; `invalid_client_auth` otherwise.
 pub fn auth_methods(v: &Value) -> Result<Vec<String>, EsignetError> {
-    string_list(v, 1, 3, EsignetError::InvalidClientAuth, |m| m == "private_key_jwt")
+    string_list(v, 1, 3, EsignetError::InvalidClientAuth, |m| {
+        m == "private_key_jwt"
+    })
 }
 
 /// Whether an authority is `host[:port]` with a DNS name, IPv4 address or bracketed IPv6 address.
@@ -173,9 +182,13 @@ fn is_host_port(authority: &str) -> bool {
         Some(i) if !authority[i..].contains(']') => (&authority[..i], Some(&authority[i + 1..])),
         _ => (authority, None),
     };
-    let port_ok = port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
     let host_ok = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        !inner.is_empty() && inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        !inner.is_empty()
+            && inner
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
     } else {
         !host.is_empty()
             && host.split('.').all(|label| {
@@ -183,7 +196,9 @@ fn is_host_port(authority: &str) -> bool {
                     && label.len() <= 63
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             })
     };
     port_ok && host_ok
@@ -217,7 +232,8 @@ fn parse_uri(uri: &str) -> Option<Parts<'_>> {
 pub fn logo_uri(v: &Value) -> Result<String, EsignetError> {
     let s = v.as_str().ok_or(EsignetError::InvalidUri)?;
     let ok = !s.contains('*')
-        && parse_uri(s).is_some_and(|p| p.scheme == "https" && p.authority.is_some_and(is_host_port));
+        && parse_uri(s)
+            .is_some_and(|p| p.scheme == "https" && p.authority.is_some_and(is_host_port));
     if ok {
         Ok(s.to_owned())
     } else {
@@ -238,15 +254,15 @@ pub fn is_registrable_redirect_uri(uri: &str) -> bool {
     }
     match p.scheme {
         "https" => p.authority.is_some_and(is_host_port),
-        "http" => p
-            .authority
-            .is_some_and(|a| is_host_port(a) && matches!(host_of(a), "localhost" | "127.0.0.1" | "[::1]")),
+        "http" => p.authority.is_some_and(|a| {
+            is_host_port(a) && matches!(host_of(a), "localhost" | "127.0.0.1" | "[::1]")
+        }),
         scheme => {
             // Private-use scheme: reverse-domain form, so `javascript:`, `data:`, `file:` never qualify.
             let reverse_domain = scheme.contains('.')
-                && scheme
-                    .split('.')
-                    .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+                && scheme.split('.').all(|l| {
+                    !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                });
             let authority_ok = p.authority.is_none_or(|a| a.is_empty() || is_host_port(a));
             reverse_domain && authority_ok && !(p.authority.is_none() && p.path.is_empty())
         }
@@ -255,5 +271,65 @@ pub fn is_registrable_redirect_uri(uri: &str) -> bool {
 
 /// `redirectUris`: 1..5 distinct registrable URIs; `invalid_redirect_uri` otherwise.
 pub fn redirect_uris(v: &Value) -> Result<Vec<String>, EsignetError> {
-    string_list(v, 1, 5, EsignetError::InvalidRedirectUri, is_registrable_redirect_uri)
+    string_list(
+        v,
+        1,
+        5,
+        EsignetError::InvalidRedirectUri,
+        is_registrable_redirect_uri,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirect_uri_registration_policy() {
+        for ok in [
+            "https://rp.test/cb",
+            "https://rp.test:8443/cb?x=1",
+            "https://rp.test",
+            "http://localhost:3000/callback",
+            "http://127.0.0.1/cb",
+            "http://[::1]:8080/cb",
+            "io.rp.app:/cb",
+            "com.example.app:/oauth2/redirect",
+            "https://rp.test/app/**",
+            "https://rp.test/cb-*.html",
+        ] {
+            assert!(is_registrable_redirect_uri(ok), "{ok}");
+        }
+        for bad in [
+            "http://rp.test/cb",
+            "http://localhost.evil.test/cb",
+            "https://*.rp.test/cb",
+            "https://rp.test*/cb",
+            "https://rp.test:*/cb",
+            "https://rp.test/cb?x=*",
+            "*://rp.test/cb",
+            "https://rp.test/cb#frag",
+            "https://user:pw@rp.test/cb",
+            "https://rp.test/a/../b",
+            "https://rp.test/%2e%2e/b",
+            "HTTPS://rp.test/cb",
+            "https:///cb",
+            "https://rp..test/cb",
+            "https://rp.test:99999999/cb",
+            "javascript:alert(1)",
+            "javascript://rp.test/%0aalert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox",
+            "file:///etc/passwd",
+            "myapp:/cb",
+            "io.rp.app:",
+            "/relative/cb",
+            "https://rp.test/<script>",
+            "https://rp.test/\u{0}",
+            "https://rp.test/ cb",
+            "",
+        ] {
+            assert!(!is_registrable_redirect_uri(bad), "{bad}");
+        }
+    }
 }

@@ -4,18 +4,21 @@
 
 /// The accepted codes, sorted.
 const CODES: [&str; 184] = [
-    "aar", "abk", "afr", "aka", "amh", "ara", "arg", "asm", "ava", "ave", "aym", "aze", "bak", "bam", "bel", "ben",
-    "bis", "bod", "bos", "bre", "bul", "cat", "ces", "cha", "che", "chu", "chv", "cor", "cos", "cre", "cym", "dan",
-    "deu", "div", "dzo", "ell", "eng", "epo", "est", "eus", "ewe", "fao", "fas", "fij", "fin", "fra", "fry", "ful",
-    "gla", "gle", "glg", "glv", "grn", "guj", "hat", "hau", "hbs", "heb", "her", "hin", "hmo", "hrv", "hun", "hye",
-    "ibo", "ido", "iii", "iku", "ile", "ina", "ind", "ipk", "isl", "ita", "jav", "jpn", "kal", "kan", "kas", "kat",
-    "kau", "kaz", "khm", "kik", "kin", "kir", "kom", "kon", "kor", "kua", "kur", "lao", "lat", "lav", "lim", "lin",
-    "lit", "ltz", "lub", "lug", "mah", "mal", "mar", "mkd", "mlg", "mlt", "mon", "mri", "msa", "mya", "nau", "nav",
-    "nbl", "nde", "ndo", "nep", "nld", "nno", "nob", "nor", "nya", "oci", "oji", "ori", "orm", "oss", "pan", "pli",
-    "pol", "por", "pus", "que", "roh", "ron", "run", "rus", "sag", "san", "sin", "slk", "slv", "sme", "smo", "sna",
-    "snd", "som", "sot", "spa", "sqi", "srd", "srp", "ssw", "sun", "swa", "swe", "tah", "tam", "tat", "tel", "tgk",
-    "tgl", "tha", "tir", "ton", "tsn", "tso", "tuk", "tur", "twi", "uig", "ukr", "urd", "uzb", "ven", "vie", "vol",
-    "wln", "wol", "xho", "yid", "yor", "zha", "zho", "zul",
+    "aar", "abk", "afr", "aka", "amh", "ara", "arg", "asm", "ava", "ave", "aym", "aze", "bak",
+    "bam", "bel", "ben", "bis", "bod", "bos", "bre", "bul", "cat", "ces", "cha", "che", "chu",
+    "chv", "cor", "cos", "cre", "cym", "dan", "deu", "div", "dzo", "ell", "eng", "epo", "est",
+    "eus", "ewe", "fao", "fas", "fij", "fin", "fra", "fry", "ful", "gla", "gle", "glg", "glv",
+    "grn", "guj", "hat", "hau", "hbs", "heb", "her", "hin", "hmo", "hrv", "hun", "hye", "ibo",
+    "ido", "iii", "iku", "ile", "ina", "ind", "ipk", "isl", "ita", "jav", "jpn", "kal", "kan",
+    "kas", "kat", "kau", "kaz", "khm", "kik", "kin", "kir", "kom", "kon", "kor", "kua", "kur",
+    "lao", "lat", "lav", "lim", "lin", "lit", "ltz", "lub", "lug", "mah", "mal", "mar", "mkd",
+    "mlg", "mlt", "mon", "mri", "msa", "mya", "nau", "nav", "nbl", "nde", "ndo", "nep", "nld",
+    "nno", "nob", "nor", "nya", "oci", "oji", "ori", "orm", "oss", "pan", "pli", "pol", "por",
+    "pus", "que", "roh", "ron", "run", "rus", "sag", "san", "sin", "slk", "slv", "sme", "smo",
+    "sna", "snd", "som", "sot", "spa", "sqi", "srd", "srp", "ssw", "sun", "swa", "swe", "tah",
+    "tam", "tat", "tel", "tgk", "tgl", "tha", "tir", "ton", "tsn", "tso", "tuk", "tur", "twi",
+    "uig", "ukr", "urd", "uzb", "ven", "vie", "vol", "wln", "wol", "xho", "yid", "yor", "zha",
+    "zho", "zul",
 ];
 
 /// Whether `code` is an accepted ISO 639-3 language code (lower-case, exactly as listed).

@@ -47,7 +47,10 @@ fn bad() -> EsignetError {
     EsignetError::InvalidPublicKey
 }
 
-fn str_member<'a>(obj: &'a Map<String, Value>, name: &str) -> Result<Option<&'a str>, EsignetError> {
+fn str_member<'a>(
+    obj: &'a Map<String, Value>,
+    name: &str,
+) -> Result<Option<&'a str>, EsignetError> {
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.trim().is_empty() => Ok(Some(s)),
@@ -97,7 +100,9 @@ pub fn validate_public_jwk(value: &Value, key_use: KeyUse) -> Result<ValidatedKe
             let e = decode(required(obj, "e")?)?;
             let e = strip_leading_zeros(&e);
             let n_bits_ok = n.len() <= 512 && (n.len() > 256 || (n.len() == 256 && n[0] >= 0x80));
-            let e_value = e.iter().try_fold(0u64, |acc, b| acc.checked_mul(256).map(|a| a + u64::from(*b)));
+            let e_value = e.iter().try_fold(0u64, |acc, b| {
+                acc.checked_mul(256).map(|a| a + u64::from(*b))
+            });
             let e_ok = e.len() <= 8 && e_value.is_some_and(|v| v >= 3 && v % 2 == 1);
             if !n_bits_ok || !e_ok {
                 return Err(bad());
@@ -192,8 +197,11 @@ mod tests {
 
         let e = validate_public_jwk(&ec_key(), KeyUse::Signature).unwrap();
         assert_eq!(e.probe_alg, "ES256");
-        let enc = validate_public_jwk(&json!({"kty": "RSA", "n": rsa_n(), "e": "AQAB", "use": "enc"}), KeyUse::Encryption)
-            .unwrap();
+        let enc = validate_public_jwk(
+            &json!({"kty": "RSA", "n": rsa_n(), "e": "AQAB", "use": "enc"}),
+            KeyUse::Encryption,
+        )
+        .unwrap();
         assert_eq!(enc.probe_alg, "RSA-OAEP-256");
     }
 
@@ -210,7 +218,10 @@ mod tests {
         assert_eq!(v.hash, hex(&expected));
         let padded_n = b64url(&[&[0u8][..], &b64url_decode(n).unwrap()].concat());
         let k2 = json!({"kty": "RSA", "n": padded_n, "e": "AAEAAQ"});
-        assert_eq!(validate_public_jwk(&k2, KeyUse::Signature).unwrap().hash, v.hash);
+        assert_eq!(
+            validate_public_jwk(&k2, KeyUse::Signature).unwrap().hash,
+            v.hash
+        );
     }
 
     #[test]
@@ -237,7 +248,11 @@ mod tests {
             json!({"kty": "RSA", "n": rsa_n(), "e": "AQAB", "kid": "x".repeat(300)}),
         ];
         for c in cases {
-            assert_eq!(validate_public_jwk(&c, KeyUse::Signature), Err(EsignetError::InvalidPublicKey), "{c}");
+            assert_eq!(
+                validate_public_jwk(&c, KeyUse::Signature),
+                Err(EsignetError::InvalidPublicKey),
+                "{c}"
+            );
         }
         assert!(validate_public_jwk(&ec_key(), KeyUse::Encryption).is_err());
         let rsa = json!({"kty": "RSA", "n": rsa_n(), "e": "AQAB", "alg": "RS256"});
