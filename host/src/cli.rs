@@ -11,15 +11,11 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::admin::{load_or_create_token, Admin};
-use crate::backends::memory_cache::MemoryCache;
-use crate::backends::soft_keys::SoftKeyStore;
-use crate::backends::sqlite::SqliteBackend;
-use crate::backends::{CacheBackend, KeyStore, SqlBackend};
 use crate::deploy::Registry;
 use crate::engine::{build_engine, start_epoch_ticker};
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
-use crate::runtime_config::{CacheKind, KeysKind, RuntimeConfig, SqlKind};
+use crate::runtime_config::RuntimeConfig;
 use crate::server::{serve, App};
 use crate::state::Platform;
 
@@ -140,49 +136,11 @@ fn create_data_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Builds the backends that the runtime config chooses.
-pub fn backends(
-    config: &RuntimeConfig,
-    data_dir: &Path,
-) -> Result<(Arc<dyn SqlBackend>, Arc<dyn CacheBackend>, Arc<dyn KeyStore>)> {
-    let sql: Arc<dyn SqlBackend> = match config.sql.kind {
-        SqlKind::Sqlite => Arc::new(SqliteBackend::open(config.sqlite_dir(data_dir))?),
-        SqlKind::Postgres => bail!("sql: the postgres backend is not in this build yet"),
-    };
-    let cache: Arc<dyn CacheBackend> = match config.cache.kind {
-        CacheKind::Memory => {
-            let cache =
-                Arc::new(MemoryCache::new(Duration::from_secs(config.cache.max_ttl_seconds), config.cache.max_entries));
-            let sweeper = Arc::downgrade(&cache);
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                    match sweeper.upgrade() {
-                        Some(c) => c.sweep(),
-                        None => return,
-                    }
-                }
-            });
-            cache
-        }
-        CacheKind::Redis => bail!("cache: the redis backend is not in this build yet"),
-    };
-    let keys: Arc<dyn KeyStore> = match config.keys.kind {
-        KeysKind::Soft => Arc::new(SoftKeyStore::open(
-            config.keystore_path(data_dir),
-            config.keys.rotate_after_days,
-            config.keys.retain_days,
-        )?),
-        KeysKind::Pkcs11 => bail!("keys: the pkcs11 backend is not in this build yet"),
-    };
-    Ok((sql, cache, keys))
-}
-
 async fn platform(args: &ServeArgs, config: RuntimeConfig) -> Result<Arc<Platform>> {
     create_data_dir(&args.data_dir)?;
     let engine = build_engine(&config.limits, Some(&args.data_dir.join("compile-cache")))?;
     start_epoch_ticker(&engine);
-    let (sql, cache, keys) = backends(&config, &args.data_dir)?;
+    let (sql, cache, keys) = crate::backends::select::backends(&config, &args.data_dir).await?;
     Ok(Arc::new(Platform { engine, config, sql, cache, keys, metrics: Arc::new(Metrics::new()) }))
 }
 

@@ -4,6 +4,7 @@
 
 pub mod jose;
 pub mod memory_cache;
+pub mod select;
 pub mod soft_keys;
 pub mod sqlite;
 
