@@ -93,7 +93,7 @@ pub struct LimitsConfig {
 
 impl Default for LimitsConfig {
     fn default() -> Self {
-        LimitsConfig { memory_limit_mb: 64, cpu_limit_ms: 2_000, max_body_bytes: 1 << 20, max_instances: 1_000, keep_resident_kb: 64 }
+        LimitsConfig { memory_limit_mb: 64, cpu_limit_ms: 2_000, max_body_bytes: 1 << 20, max_instances: 1_000, keep_resident_kb: 512 }
     }
 }
 
@@ -113,11 +113,27 @@ pub struct SqlConfig {
     pub path: Option<String>,
     /// PostgreSQL: connection URL.
     pub url: Option<String>,
+    /// PostgreSQL: connections at most per logical database (each logical database is a schema with its own pool).
+    pub pool_size: usize,
+    /// PostgreSQL: bound on getting a connection (pool wait, TCP connect, TLS and start-up together).
+    pub connect_timeout_ms: u64,
+    /// PostgreSQL: bound on one statement (server `statement_timeout` and a client-side timeout).
+    pub statement_timeout_ms: u64,
+    /// PostgreSQL: statement bound inside schema changes (migrations, DDL), which may wait for another replica's.
+    pub migration_timeout_ms: u64,
 }
 
 impl Default for SqlConfig {
     fn default() -> Self {
-        SqlConfig { kind: SqlKind::Sqlite, path: None, url: None }
+        SqlConfig {
+            kind: SqlKind::Sqlite,
+            path: None,
+            url: None,
+            pool_size: 8,
+            connect_timeout_ms: 500,
+            statement_timeout_ms: 1_500,
+            migration_timeout_ms: 60_000,
+        }
     }
 }
 
@@ -138,11 +154,23 @@ pub struct CacheConfig {
     pub max_ttl_seconds: u64,
     /// In-memory backend: entries kept at most (oldest expiring first beyond).
     pub max_entries: usize,
+    /// Redis backend: client-side bound of every command (and of each connection attempt), so that a down or
+    /// slow Redis fails requests fast instead of hanging them.
+    pub command_timeout_ms: u64,
+    /// Redis backend: `url` names Redis Cluster seed nodes (comma-separated) instead of one standalone server.
+    pub cluster: bool,
 }
 
 impl Default for CacheConfig {
     fn default() -> Self {
-        CacheConfig { kind: CacheKind::Memory, url: None, max_ttl_seconds: 86_400, max_entries: 1_000_000 }
+        CacheConfig {
+            kind: CacheKind::Memory,
+            url: None,
+            max_ttl_seconds: 86_400,
+            max_entries: 1_000_000,
+            command_timeout_ms: 500,
+            cluster: false,
+        }
     }
 }
 
@@ -163,9 +191,14 @@ pub struct KeysConfig {
     /// Days a key is current before a new one is made; the old one stays in the JWKS for `retain_days`.
     pub rotate_after_days: u64,
     pub retain_days: u64,
+    /// PKCS#11: the module (shared library), the token's label, and the user PIN, given inline or (better, for a
+    /// mounted secret) as a file whose first line is the PIN.
     pub pkcs11_module: Option<String>,
     pub pkcs11_token: Option<String>,
     pub pkcs11_pin: Option<String>,
+    pub pkcs11_pin_file: Option<String>,
+    /// PKCS#11: idle sessions kept open for reuse.
+    pub pkcs11_sessions: usize,
 }
 
 impl Default for KeysConfig {
@@ -178,6 +211,8 @@ impl Default for KeysConfig {
             pkcs11_module: None,
             pkcs11_token: None,
             pkcs11_pin: None,
+            pkcs11_pin_file: None,
+            pkcs11_sessions: 16,
         }
     }
 }
@@ -219,9 +254,9 @@ impl RuntimeConfig {
     fn apply_env(&mut self, env: &dyn Fn(&str) -> Option<String>) -> Result<()> {
         if let Some(url) = env("ESIGNET_SQL_URL") {
             if let Some(path) = url.strip_prefix("sqlite:") {
-                self.sql = SqlConfig { kind: SqlKind::Sqlite, path: Some(path.to_string()), url: None };
+                self.sql = SqlConfig { kind: SqlKind::Sqlite, path: Some(path.to_string()), url: None, ..self.sql.clone() };
             } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                self.sql = SqlConfig { kind: SqlKind::Postgres, path: None, url: Some(url) };
+                self.sql = SqlConfig { kind: SqlKind::Postgres, path: None, url: Some(url), ..self.sql.clone() };
             } else {
                 bail!("ESIGNET_SQL_URL must start with `sqlite:` or `postgres://`");
             }
@@ -250,6 +285,9 @@ impl RuntimeConfig {
         if let Some(pin) = env("ESIGNET_PKCS11_PIN") {
             self.keys.pkcs11_pin = Some(pin);
         }
+        if let Some(file) = env("ESIGNET_PKCS11_PIN_FILE") {
+            self.keys.pkcs11_pin_file = Some(file);
+        }
         Ok(())
     }
 
@@ -262,6 +300,10 @@ impl RuntimeConfig {
         }
         if self.sql.kind == SqlKind::Postgres && self.sql.url.is_none() {
             bail!("sql: type = \"postgres\" needs `url`");
+        }
+        let sql = &self.sql;
+        if [sql.pool_size as u64, sql.connect_timeout_ms, sql.statement_timeout_ms, sql.migration_timeout_ms].contains(&0) {
+            bail!("sql: pool_size, connect_timeout_ms, statement_timeout_ms and migration_timeout_ms must be at least 1");
         }
         if self.cache.kind == CacheKind::Redis && self.cache.url.is_none() {
             bail!("cache: type = \"redis\" needs `url`");

@@ -4,6 +4,9 @@
 
 pub mod jose;
 pub mod memory_cache;
+pub mod pkcs11;
+pub mod postgres;
+pub mod redis_cache;
 pub mod select;
 pub mod soft_keys;
 pub mod sqlite;

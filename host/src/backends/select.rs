@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{bail, Result};
 
 use super::memory_cache::MemoryCache;
+use super::pkcs11::{Pkcs11KeyStore, Pkcs11Settings};
+use super::redis_cache::{RedisCache, RedisOptions};
 use super::soft_keys::SoftKeyStore;
 use super::sqlite::SqliteBackend;
 use super::{CacheBackend, KeyStore, SqlBackend};
@@ -24,7 +26,7 @@ pub async fn backends(
 pub async fn sql_backend(config: &RuntimeConfig, data_dir: &Path) -> Result<Arc<dyn SqlBackend>> {
     Ok(match config.sql.kind {
         SqlKind::Sqlite => Arc::new(SqliteBackend::open(config.sqlite_dir(data_dir))?),
-        SqlKind::Postgres => bail!("sql: the postgres backend is not in this build yet"),
+        SqlKind::Postgres => Arc::new(super::postgres::PostgresBackend::connect(&config.sql)?),
     })
 }
 
@@ -45,7 +47,20 @@ pub async fn cache_backend(config: &RuntimeConfig) -> Result<Arc<dyn CacheBacken
             });
             cache
         }
-        CacheKind::Redis => bail!("cache: the redis backend is not in this build yet"),
+        CacheKind::Redis => {
+            let options = RedisOptions {
+                url: config.cache.url.clone().unwrap_or_default(),
+                cluster: config.cache.cluster,
+                command_timeout: Duration::from_millis(config.cache.command_timeout_ms),
+                max_ttl: Duration::from_secs(config.cache.max_ttl_seconds),
+            };
+            let cache = RedisCache::new(&options).map_err(|e| anyhow::anyhow!("cache: {e}"))?;
+            // Not fatal: the host starts not ready and serves once Redis answers (the connection retries by itself).
+            if let Err(e) = cache.ping().await {
+                tracing::warn!(backend = %cache.describe(), error = %e, "cache: redis does not answer yet");
+            }
+            Arc::new(cache)
+        }
     })
 }
 
@@ -56,6 +71,6 @@ pub async fn key_backend(config: &RuntimeConfig, data_dir: &Path) -> Result<Arc<
             config.keys.rotate_after_days,
             config.keys.retain_days,
         )?),
-        KeysKind::Pkcs11 => bail!("keys: the pkcs11 backend is not in this build yet"),
+        KeysKind::Pkcs11 => Arc::new(Pkcs11KeyStore::open(Pkcs11Settings::from_config(&config.keys)?).await?),
     })
 }
