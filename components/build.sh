@@ -8,7 +8,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/esignet-components-target}
 
 COMPONENTS=(test-hello-v1 test-hello-v2 test-caps test-runaway test-plugin test-plugin-caller test-authenticator-flow)
 # Product components: also copied to ../target/components/<crate>.wasm, where spin.toml's sources point.
-PRODUCTS=(oidc ui client-mgmt mock-identity)
+PRODUCTS=(oidc ui client-mgmt mock-identity vci)
 
 rustup target add wasm32-wasip2 >&2
 

@@ -24,6 +24,8 @@ pub struct Admin {
     pub token: String,
     /// The issuer URL; operator tokens are issued as `<issuer>/admin`.
     pub issuer: String,
+    /// Where fetched artifacts are kept.
+    pub data_dir: std::path::PathBuf,
 }
 
 /// The key purpose that signs operator tokens for the client-management API.
@@ -146,9 +148,23 @@ impl Admin {
         if self.registry.slot(id).is_none() {
             return json(StatusCode::NOT_FOUND, serde_json::json!({ "error": "unknown_component", "component": id }));
         }
-        let bytes = match Limited::new(req.into_body(), MAX_COMPONENT_BYTES).collect().await {
-            Ok(b) => b.to_bytes().to_vec(),
-            Err(_) => return json(StatusCode::PAYLOAD_TOO_LARGE, serde_json::json!({ "error": "too_large" })),
+        // `?url=...&digest=sha256:...` deploys a pinned artifact; otherwise the body is the component.
+        let query: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(req.uri().query().unwrap_or_default().as_bytes()).into_owned().collect();
+        let bytes = match (query.get("url"), query.get("digest")) {
+            (Some(url), Some(digest)) => match crate::artifact::fetch(url, digest, &self.data_dir).await {
+                Ok(b) => b,
+                Err(e) => {
+                    let message = format!("{e:#}");
+                    tracing::error!(component = id, error = %message, "artifact refused; the running version keeps serving");
+                    return json(StatusCode::UNPROCESSABLE_ENTITY, serde_json::json!({ "error": "deploy_refused", "detail": message }));
+                }
+            },
+            (None, None) => match Limited::new(req.into_body(), MAX_COMPONENT_BYTES).collect().await {
+                Ok(b) => b.to_bytes().to_vec(),
+                Err(_) => return json(StatusCode::PAYLOAD_TOO_LARGE, serde_json::json!({ "error": "too_large" })),
+            },
+            _ => return json(StatusCode::BAD_REQUEST, serde_json::json!({ "error": "url_and_digest_go_together" })),
         };
         match self.registry.deploy(id, bytes).await {
             Ok(report) => json(StatusCode::OK, serde_json::to_value(report).unwrap_or_default()),

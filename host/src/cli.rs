@@ -71,8 +71,14 @@ pub struct ServeArgs {
 pub struct DeployArgs {
     /// Component id in spin.toml.
     pub component: String,
-    /// The new version's .wasm file.
-    pub file: PathBuf,
+    /// The new version's .wasm file (or use --url with --digest).
+    pub file: Option<PathBuf>,
+    /// Deploy an HTTP(S) artifact instead of a file; the host fetches it and checks --digest.
+    #[arg(long, requires = "digest", conflicts_with = "file")]
+    pub url: Option<String>,
+    /// `sha256:<hex>` digest the artifact must have.
+    #[arg(long)]
+    pub digest: Option<String>,
     /// The admin API's address.
     #[arg(long, env = "ESIGNET_ADMIN_LISTEN", default_value = "127.0.0.1:8089")]
     pub admin: SocketAddr,
@@ -126,12 +132,20 @@ pub fn load(args: &ServeArgs) -> Result<(RuntimeConfig, Manifest)> {
     Ok((config, manifest))
 }
 
+/// Creates the data directory readable by the owner only. An existing directory this process does not own
+/// (a volume mounted by the platform) keeps its mode; the secrets inside are written 0600 regardless.
 fn create_data_dir(dir: &Path) -> Result<()> {
+    let existed = dir.exists();
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+        if let Err(e) = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)) {
+            if !existed || e.kind() != std::io::ErrorKind::PermissionDenied {
+                return Err(e).with_context(|| format!("restricting {}", dir.display()));
+            }
+            tracing::warn!(dir = %dir.display(), "data directory not owned by this user; leaving its mode as is");
+        }
     }
     Ok(())
 }
@@ -157,7 +171,7 @@ pub async fn up(args: ServeArgs) -> Result<()> {
     );
     crate::migrate::apply(platform.sql.as_ref(), &manifest).await?;
     let registry = Arc::new(Registry::new(manifest, platform.clone())?);
-    registry.load_all().await?;
+    registry.load_all(&args.data_dir).await?;
     let app = Arc::new(App { registry: registry.clone(), ready: std::sync::atomic::AtomicBool::new(false) });
     let listener = tokio::net::TcpListener::bind(platform.config.server.listen)
         .await
@@ -169,6 +183,7 @@ pub async fn up(args: ServeArgs) -> Result<()> {
         registry: registry.clone(),
         token: load_or_create_token(&args.data_dir)?,
         issuer: registry.manifest.variables.get("issuer").cloned().unwrap_or_default(),
+        data_dir: args.data_dir.clone(),
     });
     if platform.config.server.watch_components {
         tokio::spawn(registry.clone().watch_files());
@@ -267,8 +282,8 @@ pub async fn check(args: ServeArgs) -> Result<()> {
     let engine = build_engine(&config.limits, None)?;
     let mut problems = Vec::new();
     for spec in manifest.components.values() {
-        let result = std::fs::read(&spec.source)
-            .with_context(|| format!("component `{}`: reading {}", spec.id, spec.source.display()))
+        let result = crate::deploy::read_source(&spec.id, &spec.source, &args.data_dir)
+            .await
             .and_then(|bytes| {
                 let component = wasmtime::component::Component::new(&engine, &bytes)
                     .map_err(|e| anyhow!("component `{}` does not compile: {e:#}", spec.id))?;
@@ -321,8 +336,18 @@ async fn admin_call(admin: SocketAddr, secret: &str, method: hyper::Method, path
 
 pub async fn deploy(args: DeployArgs) -> Result<()> {
     let secret = admin_secret(&args.data_dir)?;
-    let bytes = std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
-    let path = format!("/admin/components/{}", args.component);
+    let (bytes, path) = match (&args.file, &args.url, &args.digest) {
+        (Some(file), None, _) => (
+            std::fs::read(file).with_context(|| format!("reading {}", file.display()))?,
+            format!("/admin/components/{}", args.component),
+        ),
+        (None, Some(url), Some(digest)) => {
+            let query: String =
+                url::form_urlencoded::Serializer::new(String::new()).append_pair("url", url).append_pair("digest", digest).finish();
+            (Vec::new(), format!("/admin/components/{}?{query}", args.component))
+        }
+        _ => bail!("give a file, or --url with --digest"),
+    };
     let (status, body) = admin_call(args.admin, &secret, hyper::Method::PUT, &path, bytes).await?;
     println!("{}", String::from_utf8_lossy(&body));
     if !status.is_success() {

@@ -15,7 +15,7 @@ use wasmtime::component::{Component, Linker};
 
 use crate::bindings::endpoint::IdpEndpointPre;
 use crate::bindings::plugin::AuthenticatorPluginPre;
-use crate::manifest::{Capability, ComponentKind, ComponentSpec, Manifest};
+use crate::manifest::{Capability, ComponentKind, ComponentSpec, Manifest, Source};
 use crate::state::{ComponentEnv, HostState, Platform};
 
 pub enum LoadedKind {
@@ -103,13 +103,11 @@ impl Registry {
         self.slots.get(id)
     }
 
-    /// Loads every component from its `source`. Any failure is fatal at start.
-    pub async fn load_all(&self) -> Result<Vec<DeployReport>> {
+    /// Loads every component from its `source` (`data_dir` keeps fetched artifacts). Any failure is fatal at start.
+    pub async fn load_all(&self, data_dir: &std::path::Path) -> Result<Vec<DeployReport>> {
         let mut reports = Vec::new();
         for spec in self.manifest.components.values() {
-            let bytes = tokio::fs::read(&spec.source)
-                .await
-                .with_context(|| format!("component `{}`: reading {}", spec.id, spec.source.display()))?;
+            let bytes = read_source(&spec.id, &spec.source, data_dir).await?;
             reports.push(self.deploy(&spec.id, bytes).await?);
         }
         Ok(reports)
@@ -171,29 +169,50 @@ impl Registry {
     /// Polls component files and hot-deploys those that changed. Runs until the process ends.
     pub async fn watch_files(self: Arc<Self>) {
         let mut seen: HashMap<String, (SystemTime, u64)> = HashMap::new();
-        for spec in self.manifest.components.values() {
-            if let Some(stamp) = file_stamp(&spec.source) {
-                seen.insert(spec.id.clone(), stamp);
+        let files: Vec<(String, PathBuf)> = self
+            .manifest
+            .components
+            .values()
+            .filter_map(|spec| match &spec.source {
+                Source::File(path) => Some((spec.id.clone(), path.clone())),
+                Source::Remote { .. } => None,
+            })
+            .collect();
+        for (id, path) in &files {
+            if let Some(stamp) = file_stamp(path) {
+                seen.insert(id.clone(), stamp);
             }
         }
         loop {
             tokio::time::sleep(Duration::from_millis(500)).await;
-            for spec in self.manifest.components.values() {
-                let Some(stamp) = file_stamp(&spec.source) else { continue };
-                if seen.get(&spec.id) == Some(&stamp) {
+            for (id, path) in &files {
+                let Some(stamp) = file_stamp(path) else { continue };
+                if seen.get(id) == Some(&stamp) {
                     continue;
                 }
-                seen.insert(spec.id.clone(), stamp);
-                match tokio::fs::read(&spec.source).await {
+                seen.insert(id.clone(), stamp);
+                match tokio::fs::read(path).await {
                     Ok(bytes) => {
-                        if let Err(e) = self.deploy(&spec.id, bytes).await {
-                            tracing::error!(component = %spec.id, error = %format!("{e:#}"), "hot deploy refused; the running version keeps serving");
+                        if let Err(e) = self.deploy(id, bytes).await {
+                            tracing::error!(component = %id, error = %format!("{e:#}"), "hot deploy refused; the running version keeps serving");
                         }
                     }
-                    Err(e) => tracing::warn!(component = %spec.id, error = %e, "cannot read the changed component"),
+                    Err(e) => tracing::warn!(component = %id, error = %e, "cannot read the changed component"),
                 }
             }
         }
+    }
+}
+
+/// The bytes of a component source: a file, or a fetched artifact checked against its digest.
+pub async fn read_source(id: &str, source: &Source, data_dir: &std::path::Path) -> Result<Vec<u8>> {
+    match source {
+        Source::File(path) => {
+            tokio::fs::read(path).await.with_context(|| format!("component `{id}`: reading {}", path.display()))
+        }
+        Source::Remote { url, digest } => crate::artifact::fetch(url, digest, data_dir)
+            .await
+            .with_context(|| format!("component `{id}`")),
     }
 }
 

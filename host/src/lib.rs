@@ -6,6 +6,7 @@
 //! backends that `runtime-config.toml` chooses.
 
 pub mod admin;
+pub mod artifact;
 pub mod backends;
 pub mod bindings;
 pub mod caps;

@@ -58,9 +58,23 @@ struct RawHttpTrigger {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum RawSource {
+    Path(String),
+    Remote(RawRemote),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRemote {
+    url: String,
+    digest: String,
+}
+
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawComponent {
-    source: String,
+    source: RawSource,
     #[serde(default)]
     description: Option<String>,
     #[serde(default)]
@@ -196,10 +210,28 @@ impl Grants {
     }
 }
 
+/// Where a component's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file (relative paths are relative to `spin.toml`); watched for hot deploy.
+    File(PathBuf),
+    /// An HTTP(S) artifact pinned by `sha256:<hex>` digest.
+    Remote { url: String, digest: String },
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Remote { url, digest } => write!(f, "{url} ({digest})"),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ComponentSpec {
     pub id: String,
-    pub source: PathBuf,
+    pub source: Source,
     pub allowed_outbound_hosts: Vec<String>,
     /// Variables after template resolution.
     pub variables: HashMap<String, String>,
@@ -371,7 +403,13 @@ fn component_spec(
     }
     Ok(ComponentSpec {
         id: id.to_string(),
-        source: base_dir.join(&rc.source),
+        source: match &rc.source {
+            RawSource::Path(p) => Source::File(base_dir.join(p)),
+            RawSource::Remote(r) => {
+                crate::artifact::parse_digest(&r.digest).map_err(|e| anyhow!("component `{id}`: source: {e}"))?;
+                Source::Remote { url: r.url.clone(), digest: r.digest.clone() }
+            }
+        },
         allowed_outbound_hosts: rc.allowed_outbound_hosts.clone(),
         variables,
         grants,
@@ -450,7 +488,18 @@ source = "b.wasm"
         assert_eq!(m.route("/a").unwrap().1, "/a");
         assert!(m.route("/ab").is_none());
         assert_eq!(m.components["a"].variables["iss"], "http://x/v1");
-        assert_eq!(m.components["a"].source, PathBuf::from("/app/a.wasm"));
+        assert_eq!(m.components["a"].source, Source::File(PathBuf::from("/app/a.wasm")));
+    }
+
+    #[test]
+    fn remote_sources_need_a_sha256_digest() {
+        let good = BASE.replace(
+            "source = \"b.wasm\"",
+            &format!("source = {{ url = \"http://h/b.wasm\", digest = \"sha256:{}\" }}", "0".repeat(64)),
+        );
+        assert!(matches!(parse(&good).unwrap().components["b"].source, Source::Remote { .. }));
+        let bad = BASE.replace("source = \"b.wasm\"", "source = { url = \"http://h/b.wasm\", digest = \"md5:1\" }");
+        assert!(format!("{:#}", parse(&bad).unwrap_err()).contains("sha256"));
     }
 
     #[test]

@@ -229,8 +229,10 @@ COMPILE_CACHE = Path(os.environ.get("ESIGNET_BB_COMPILE_CACHE", "/var/tmp/esigne
 class Host:
     """One `esignet up` process on free loopback ports with a temporary data dir (demo on, embedded defaults)."""
 
-    def __init__(self, variables: dict[str, str] | None = None, name: str = "host"):
+    def __init__(self, variables: dict[str, str] | None = None, name: str = "host",
+                 extra_env: dict[str, str] | None = None):
         self.variables = dict(variables or {})
+        self.extra_env = dict(extra_env or {})  # e.g. ESIGNET_CACHE_URL, ESIGNET_ISSUER for replicas
         self.name = name
         self.bin = default_bin()
         self.manifest = ROOT / "spin.toml"
@@ -269,6 +271,7 @@ class Host:
         env["ESIGNET_VAR_MOCK_IDENTITY_OUTBOX"] = "true"
         for k, v in self.variables.items():
             env[f"ESIGNET_VAR_{k.upper()}"] = v
+        env.update(self.extra_env)
         for attempt in range(3):
             self.port = free_port()
             self.admin_port = free_port(exclude=[self.port])

@@ -19,6 +19,7 @@ pub mod claims;
 pub mod client;
 pub mod clock;
 pub mod consent;
+pub mod credential;
 pub mod discovery;
 pub mod envelope;
 pub mod error;

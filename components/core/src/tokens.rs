@@ -181,6 +181,13 @@ pub struct TokenResponse {
     /// The ID token.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// A credential nonce, for credential-scoped tokens (OpenID4VCI draft 13; 1.0 wallets use the nonce
+    /// endpoint).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_nonce: Option<String>,
+    /// The nonce's lifetime, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub c_nonce_expires_in: Option<u64>,
 }
 
 impl TokenResponse {
@@ -286,6 +293,8 @@ mod tests {
             token_type: TOKEN_TYPE_BEARER.into(),
             expires_in: 3600,
             id_token: Some("it".into()),
+            c_nonce: None,
+            c_nonce_expires_in: None,
         };
         assert_eq!(
             r.to_json().unwrap(),

@@ -336,8 +336,8 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(granted_scopes(&tx), vec!["openid", "Manage-VID"]);
-        tx.requested_credential_scopes = vec!["mosip_identity_vc_ldp".into()];
-        tx.permitted_scopes = vec!["mosip_identity_vc_ldp".into()];
-        assert_eq!(granted_scopes(&tx), vec!["mosip_identity_vc_ldp"]);
+        tx.requested_credential_scopes = vec!["mosip_identity_vc_sd_jwt".into()];
+        tx.permitted_scopes = vec!["mosip_identity_vc_sd_jwt".into()];
+        assert_eq!(granted_scopes(&tx), vec!["mosip_identity_vc_sd_jwt"]);
     }
 }

@@ -1,5 +1,6 @@
 //! Issuing tokens for a redeemed code (reference §3.8, §3.10): the KYC exchange with the identity system, the
-//! userinfo response, the access token and the ID token, and the `userinfo:` grant.
+//! userinfo response, the access token and the ID token, and the `userinfo:` grant. A transaction of credential
+//! scopes is issued by [`crate::credential`] instead.
 //!
 //! - KYC exchange: `authenticator.kyc-exchange(rp_id, client_id, {transaction-id: the auth transaction id,
 //!   kyc-token, individual-id: "" (the transaction keeps only its hash), accepted-claims, claims-locales,
@@ -63,6 +64,9 @@ pub fn issue(
     settings: &Settings,
     now: i64,
 ) -> Result<Issued, Failure> {
+    if !tx.requested_credential_scopes.is_empty() {
+        return crate::credential::issue(tx, client, settings, now);
+    }
     let e = &settings.endpoints;
     let (Some(psut), Some(kyc_token)) = (tx.psut.as_deref(), tx.kyc_token.as_ref()) else {
         return Err(EsignetError::InvalidGrant.into());
@@ -75,7 +79,16 @@ pub fn issue(
     if lifetime <= 0 {
         return Err(EsignetError::InvalidGrant.into());
     }
-    let kyc = exchange(tx, kyc_token.as_str())?;
+    let request = KycExchangeRequest {
+        transaction_id: tx.auth_transaction_id.as_str().to_owned(),
+        kyc_token: kyc_token.as_str().to_owned(),
+        individual_id: String::new(),
+        accepted_claims: tx.accepted_claims.clone(),
+        claims_locales: tx.claims_locales.clone(),
+        user_info_response_type: response_type_name(tx.userinfo_response_type).to_owned(),
+        accepted_claim_details: accepted_claim_details(tx),
+    };
+    let kyc = exchange(tx, &request)?;
     let userinfo = userinfo_body(&kyc, tx, client, &e.issuer, psut, now)?;
     let scopes = granted_scopes(tx);
     let jti = new_jti(&mut OsRandom).map_err(|_| Failure::Fault)?;
@@ -113,13 +126,15 @@ pub fn issue(
             token_type: TOKEN_TYPE_BEARER.to_owned(),
             expires_in: lifetime,
             id_token,
+            c_nonce: None,
+            c_nonce_expires_in: None,
         },
         access_token_hash: at_hash,
     })
 }
 
 /// The consent's expiry (epoch seconds), `None` when it never expires.
-fn consent_expiry(tx: &OidcTransaction, psut: &str, now: i64) -> Option<i64> {
+pub(crate) fn consent_expiry(tx: &OidcTransaction, psut: &str, now: i64) -> Option<i64> {
     let fallback = || consent_expires_at(tx.auth_time.unwrap_or(now), tx.consent_expire_minutes);
     let params = [
         sql::Value::Text(tx.client_id.as_str().to_owned()),
@@ -162,17 +177,12 @@ fn response_type_name(t: UserinfoResponseType) -> &'static str {
     }
 }
 
-fn exchange(tx: &OidcTransaction, kyc_token: &str) -> Result<String, Failure> {
-    let request = KycExchangeRequest {
-        transaction_id: tx.auth_transaction_id.as_str().to_owned(),
-        kyc_token: kyc_token.to_owned(),
-        individual_id: String::new(),
-        accepted_claims: tx.accepted_claims.clone(),
-        claims_locales: tx.claims_locales.clone(),
-        user_info_response_type: response_type_name(tx.userinfo_response_type).to_owned(),
-        accepted_claim_details: accepted_claim_details(tx),
-    };
-    authenticator::kyc_exchange(&tx.relying_party_id, tx.client_id.as_str(), &request)
+/// The identity system's `encrypted-kyc` for `request`.
+pub(crate) fn exchange(
+    tx: &OidcTransaction,
+    request: &KycExchangeRequest,
+) -> Result<String, Failure> {
+    authenticator::kyc_exchange(&tx.relying_party_id, tx.client_id.as_str(), request)
         .map(|r| r.encrypted_kyc)
         .map_err(|e| {
             audit::log(Level::Warn, "kyc exchange failed");
@@ -180,7 +190,8 @@ fn exchange(tx: &OidcTransaction, kyc_token: &str) -> Result<String, Failure> {
         })
 }
 
-fn sign<T: Serialize>(header: &Value, claims: &T) -> Result<String, Failure> {
+/// Signs `claims` with `oidc-service` under `header`.
+pub(crate) fn sign<T: Serialize>(header: &Value, claims: &T) -> Result<String, Failure> {
     let payload = serde_json::to_vec(claims).map_err(|_| Failure::Fault)?;
     keys::sign_jws(OIDC_SERVICE, &header.to_string(), &payload).map_err(|e| {
         audit::log(Level::Error, "signing failed");

@@ -2,14 +2,15 @@
 //!
 //! With `P` the issuer's path (config variable `issuer`, e.g. `http://127.0.0.1:8088/v1/esignet` → `/v1/esignet`):
 //! `P/authorize` ([`authorize`]), `P/oauth/v2/token` and the deprecated `P/oauth/token` ([`token`], issuing
-//! through [`issue`] after [`client_auth`]), `P/oidc/userinfo` ([`userinfo`]), and the discovery documents and
-//! JWK set ([`metadata`]). Decisions are made by `esignet-core`; this crate moves data between the request, the
+//! through [`issue`] after [`client_auth`], or [`credential`] for credential scopes), `P/oidc/userinfo`
+//! ([`userinfo`]), and the discovery documents and JWK set ([`metadata`]). Decisions are made by `esignet-core`; this crate moves data between the request, the
 //! host's capabilities (cache, SQL, keys, audit, the identity-system plugin) and the response. State lives
 //! only in the cache and the database, as `docs/design/login-flow.md` lays out.
 
 mod authorize;
 mod client_auth;
 mod clients;
+mod credential;
 mod events;
 mod issue;
 mod metadata;

@@ -6,14 +6,15 @@
 //! `unsupported_grant_type`); `code` and `redirect_uri` present (`invalid_request`). Then the code is taken
 //! from `code:<codeHash>` with the cache's atomic `take`, so of concurrent redemptions exactly one proceeds.
 //! A code that is not there is `invalid_grant`; if `redeemed:<codeHash>` shows it was redeemed before, the
-//! tokens issued then are revoked (their `userinfo:` entry deleted, RFC 6749 §4.1.2). The taken transaction
-//! must belong to the authenticated client and the same `redirect_uri` (`invalid_grant`), and PKCE must verify
-//! (`invalid_grant`); because the code is already consumed, a failed check burns it (ES-05). Both endpoints
+//! tokens issued then are revoked (their `userinfo:` or `vci-grant:` entry deleted, RFC 6749 §4.1.2). The
+//! taken transaction must belong to the authenticated client and the same `redirect_uri` (`invalid_grant`),
+//! and PKCE must verify (`invalid_grant`); because the code is already consumed, a failed check burns it (ES-05). Both endpoints
 //! check PKCE the same way: a code bound to a challenge cannot be redeemed without its verifier anywhere.
 //! DPoP is not implemented, so a transaction that asks for DPoP-bound tokens is refused with
 //! `invalid_dpop_proof` rather than given a plain bearer token. Issuance is in [`crate::issue`].
 
 use esignet_core::clock::{Clock, SystemClock};
+use esignet_core::credential::grant_key;
 use esignet_core::ids::code_hash;
 use esignet_core::pkce::verify_pkce;
 use esignet_core::token_request::TokenRequest;
@@ -117,7 +118,12 @@ fn revoke_replayed(code_hash: &str) {
     let Ok(at_hash) = String::from_utf8(at_hash) else {
         return;
     };
+    let credential = cache::delete(&grant_key(&at_hash));
     match cache::delete(&format!("userinfo:{at_hash}")) {
+        _ if matches!(credential, Ok(true)) => audit::log(
+            Level::Warn,
+            "authorization code replayed: its access token was revoked",
+        ),
         Ok(true) => audit::log(
             Level::Warn,
             "authorization code replayed: its access token was revoked",

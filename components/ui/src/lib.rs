@@ -1,19 +1,22 @@
 //! The `ui` component: eSignet's UI-facing API under `/v1/esignet/authorization/` (oauth-details, send-otp,
-//! authenticate, auth-code, claim-details), the CSRF token at `/v1/esignet/csrf/token`, and the login page
-//! route `/v1/esignet/login` that `/authorize` redirects browsers to (a placeholder page for now).
+//! authenticate, auth-code, claim-details), the CSRF token at `/v1/esignet/csrf/token`, and the login pages
+//! at `/v1/esignet/login` that `/authorize` redirects browsers to, with their script, style sheet and language
+//! files under `/v1/esignet/login/assets/` (see [`login_page`], [`assets`], [`i18n`]).
 //!
 //! Each request runs on a fresh instance: flow state lives in the shared cache and SQL under the keys of
 //! `docs/design/login-flow.md`, decisions are `esignet-core`'s. The router checks path and method (404 / 405),
-//! then CSRF for every state-changing call (403), then hands over to the endpoint module. Answers use eSignet's
-//! response wrapper throughout (see [`reply`]).
+//! serves the pages (no settings or I/O needed), then checks CSRF for every state-changing call (403), then
+//! hands over to the endpoint module. API answers use eSignet's response wrapper throughout (see [`reply`]).
 
 #![forbid(unsafe_code)]
 
+mod assets;
 mod auth_code;
 mod authenticate;
 mod consent;
 mod csrf;
 mod details;
+mod i18n;
 mod login_page;
 mod prelude;
 mod reply;
@@ -38,6 +41,7 @@ const AUTHORIZATION: &str = "/v1/esignet/authorization";
 enum Route {
     CsrfToken,
     LoginPage,
+    LoginAsset,
     OAuthDetails(details::Version),
     SendOtp,
     Authenticate(authenticate::Version),
@@ -53,6 +57,9 @@ impl Route {
         }
         if path == "/v1/esignet/login" || path == "/v1/esignet/login/" {
             return Some(Route::LoginPage);
+        }
+        if path.starts_with(assets::PREFIX) {
+            return Some(Route::LoginAsset);
         }
         let api = path.strip_prefix(AUTHORIZATION)?;
         Some(match api {
@@ -72,14 +79,17 @@ impl Route {
 
     fn method(self) -> &'static str {
         match self {
-            Route::CsrfToken | Route::LoginPage | Route::ClaimDetails => "GET",
+            Route::CsrfToken | Route::LoginPage | Route::LoginAsset | Route::ClaimDetails => "GET",
             _ => "POST",
         }
     }
 
     /// Whether the call changes state and so needs the CSRF double submit.
     fn needs_csrf(self) -> bool {
-        !matches!(self, Route::CsrfToken | Route::LoginPage)
+        !matches!(
+            self,
+            Route::CsrfToken | Route::LoginPage | Route::LoginAsset
+        )
     }
 }
 
@@ -100,6 +110,9 @@ fn dispatch(req: &Request, now_ms: i64) -> Outcome {
         let resp = Failure::Status(405, "method_not_allowed").into_response(now_ms);
         return Ok(resp.with_header("allow", allowed));
     }
+    if matches!(route, Route::LoginPage | Route::LoginAsset) {
+        return pages(req, route);
+    }
     if route.needs_csrf() {
         csrf::check(req)?;
     }
@@ -115,7 +128,7 @@ fn dispatch(req: &Request, now_ms: i64) -> Outcome {
     }
     match route {
         Route::CsrfToken => csrf::token(req),
-        Route::LoginPage => Ok(login_page::page(req, &settings.issuer)),
+        Route::LoginPage | Route::LoginAsset => pages(req, route),
         Route::OAuthDetails(version) => {
             prelude::require_json(req)?;
             details::handle(req, &settings, now_ms, version)
@@ -125,6 +138,14 @@ fn dispatch(req: &Request, now_ms: i64) -> Outcome {
         Route::AuthCode => auth_code::handle(req, &settings, now_ms),
         Route::ClaimDetails => auth_code::claim_details(req, &settings, now_ms),
     }
+}
+
+/// The login page or one of its assets.
+fn pages(req: &Request, route: Route) -> Outcome {
+    if route == Route::LoginPage {
+        return Ok(login_page::page(req));
+    }
+    assets::serve(&req.path, req.header("if-none-match")).ok_or(Failure::Status(404, "not_found"))
 }
 
 esignet_sdk::export_endpoint!(Ui);
@@ -151,6 +172,11 @@ mod tests {
         assert_eq!(Route::of("/v1/esignet/authorization"), None);
         assert_eq!(Route::of("/v1/esignet/csrf/token"), Some(Route::CsrfToken));
         assert_eq!(Route::of("/v1/esignet/login"), Some(Route::LoginPage));
+        assert_eq!(
+            Route::of("/v1/esignet/login/assets/login.js"),
+            Some(Route::LoginAsset)
+        );
+        assert_eq!(Route::of("/v1/esignet/login/other"), None);
         assert_eq!(Route::ClaimDetails.method(), "GET");
         assert!(Route::ClaimDetails.needs_csrf() && !Route::CsrfToken.needs_csrf());
     }

@@ -1,41 +1,56 @@
-//! `GET /v1/esignet/login`: where `/authorize` sends the browser. A placeholder until the HTML login pages
-//! exist: it lists the authorization parameters it received and explains that the login runs through the
-//! `/authorization/*` API. Every value is HTML-escaped, and the page forbids scripts, framing and sniffing.
+//! `GET /v1/esignet/login`: the login pages `/authorize` sends the browser to (with the original query). The
+//! page is a static shell (`assets/login.html`) in the language negotiated from `ui_locales`, with `lang` and
+//! `dir` set and the language switcher filled in; `assets/login.js` then runs the login through the UI API.
+//! Nothing of the request other than the language choice reaches the HTML.
+//!
+//! Headers: a strict CSP (scripts, styles and connections from this origin only, no inline script, images also
+//! from `https:` for client logos, no framing, no forms posting anywhere, no `<base>`), `X-Frame-Options: DENY`,
+//! `Referrer-Policy: no-referrer` (the query holds `state` and `nonce`), `nosniff`, `no-store`.
 
 use esignet_sdk::{Request, Response};
 
-/// The placeholder page for this request.
-pub fn page(req: &Request, issuer: &str) -> Response {
-    let rows: String = req
-        .query_pairs()
-        .iter()
-        .map(|(name, value)| {
-            format!(
-                "<tr><th>{}</th><td>{}</td></tr>\n",
-                escape(name),
-                escape(value)
-            )
-        })
-        .collect();
-    let body = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head><meta charset=\"utf-8\"><title>eSignet login</title></head>\n\
-         <body>\n<h1>eSignet login</h1>\n\
-         <p>The login UI of this server is API-driven: a client calls <code>POST /v1/esignet/authorization/v3/oauth-details</code> \
-         with these parameters, then <code>send-otp</code>, <code>v3/authenticate</code> and <code>auth-code</code>, \
-         and sends the browser to the returned redirect URI.</p>\n\
-         <p>Issuer: <code>{}</code></p>\n<table>\n{}</table>\n</body>\n</html>\n",
-        escape(issuer),
-        rows
-    );
-    Response::html(body)
+use crate::assets::{version, HTML};
+use crate::i18n::{negotiate, Language, LANGUAGES};
+
+/// The page's Content-Security-Policy.
+pub const CSP: &str =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; \
+    connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'none'; \
+    frame-ancestors 'none'";
+
+/// The page for this request.
+pub fn page(req: &Request) -> Response {
+    let lang = negotiate(req.query_param("ui_locales").as_deref());
+    Response::html(render(lang))
         .with_header("cache-control", "no-store")
-        .with_header(
-            "content-security-policy",
-            "default-src 'none'; frame-ancestors 'none'",
-        )
+        .with_header("content-security-policy", CSP)
         .with_header("x-frame-options", "DENY")
         .with_header("x-content-type-options", "nosniff")
         .with_header("referrer-policy", "no-referrer")
+        .with_header("cross-origin-opener-policy", "same-origin")
+}
+
+/// The page in `lang`.
+fn render(lang: &Language) -> String {
+    let options: String = LANGUAGES
+        .iter()
+        .map(|l| {
+            let selected = if l.code == lang.code { " selected" } else { "" };
+            format!(
+                "<option value=\"{}\" lang=\"{}\"{selected}>{}</option>",
+                escape(l.code),
+                escape(l.code),
+                escape(&l.meta().name)
+            )
+        })
+        .collect();
+    let text = |key: &str| escape(&lang.text(key).unwrap_or_default());
+    HTML.replace("{{v}}", &version())
+        .replace("{{lang}}", &escape(lang.code))
+        .replace("{{dir}}", lang.dir())
+        .replace("{{title}}", &text("title"))
+        .replace("{{noscript}}", &text("noscript"))
+        .replace("{{languages}}", &options)
 }
 
 /// HTML text escaping (also safe inside attribute values).
@@ -58,24 +73,40 @@ fn escape(s: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn lists_parameters_escaped() {
+    fn get(query: &str) -> (Response, String) {
         let req = Request {
             method: "GET".into(),
-            query: "client_id=c1&state=%3Cscript%3Ealert(1)%3C%2Fscript%3E".into(),
+            query: query.into(),
             ..Request::default()
         };
-        let r = page(&req, "http://x/v1/esignet");
-        let text = String::from_utf8(r.body).unwrap();
-        assert!(text.contains("<tr><th>client_id</th><td>c1</td></tr>"));
-        assert!(text.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-        assert!(!text.contains("<script>"));
-        assert_eq!(
-            r.headers
-                .iter()
-                .filter(|(n, _)| n == "content-security-policy")
-                .count(),
-            1
-        );
+        let r = page(&req);
+        let text = String::from_utf8(r.body.clone()).unwrap();
+        (r, text)
+    }
+
+    #[test]
+    fn language_direction_and_switcher() {
+        let (_, en) = get("client_id=c1");
+        assert!(en.contains("<html lang=\"en\" dir=\"ltr\">"));
+        assert!(en.contains("<option value=\"en\" lang=\"en\" selected>English</option>"));
+        assert!(en.contains("<option value=\"ar\" lang=\"ar\">العربية</option>"));
+        let (_, ar) = get("client_id=c1&ui_locales=ar%20en");
+        assert!(ar.contains("<html lang=\"ar\" dir=\"rtl\">"));
+        assert!(ar.contains("<title>تسجيل الدخول</title>"));
+        assert!(!ar.contains("{{"), "every placeholder is filled");
+    }
+
+    #[test]
+    fn nothing_of_the_query_reaches_the_page_and_headers_are_strict() {
+        let (r, text) = get("state=%3Cscript%3Ealert(1)%3C%2Fscript%3E&ui_locales=%22%3E%3Cx");
+        assert!(!text.contains("alert(1)") && !text.contains("<x"));
+        assert!(text.contains("<html lang=\"en\""));
+        assert!(!text.contains("<script>"), "no inline script");
+        let csp = r.header("content-security-policy").unwrap();
+        assert!(csp.contains("default-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert!(!csp.contains("unsafe"));
+        assert_eq!(r.header("x-frame-options"), Some("DENY"));
+        assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
+        assert!(r.header("content-type").unwrap().starts_with("text/html"));
     }
 }

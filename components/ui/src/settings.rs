@@ -7,7 +7,9 @@
 //! `issuer`, `preauth_ttl_secs` (300), `authenticated_ttl_secs` (120), `code_ttl_secs` (300),
 //! `request_time_leeway_minutes` (2), `send_otp_attempts` (3), `authenticate_attempts` (3),
 //! `claim_details_attempts` (1), `block_secs` (600), `ui_config` (a JSON object merged over the built-in UI
-//! configuration returned as oauth-details `configs`).
+//! configuration returned as oauth-details `configs`). Besides eSignet's keys, `configs` carries
+//! `authenticate.attempts` and `send-otp.attempts` (the limits above) so the login page can say how many
+//! attempts are left.
 
 use serde_json::{json, Map, Value};
 
@@ -62,6 +64,8 @@ impl Settings {
         let block = num("block_secs", 600);
         let issuer = lookup("issuer").unwrap_or_default();
         let mut ui_config = default_ui_config(&issuer, preauth, authenticated);
+        ui_config.insert("authenticate.attempts".into(), json!(authenticate));
+        ui_config.insert("send-otp.attempts".into(), json!(send_otp));
         if let Some(text) = lookup("ui_config").filter(|t| !t.trim().is_empty()) {
             match parse_ui_config(&text) {
                 Some(extra) => ui_config.extend(extra),
@@ -169,6 +173,8 @@ mod tests {
         );
         assert_eq!(s.block_ms, 600_000);
         assert_eq!(s.ui_config["preauth-screen-timeout-in-secs"], 300);
+        assert_eq!(s.ui_config["authenticate.attempts"], 3);
+        assert_eq!(s.ui_config["send-otp.attempts"], 3);
         assert!(s.rejected.is_empty());
         esignet_core::js_json::check_js_safe(&Value::Object(s.ui_config)).unwrap();
     }

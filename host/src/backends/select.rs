@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 
 use super::memory_cache::MemoryCache;
 use super::pkcs11::{Pkcs11KeyStore, Pkcs11Settings};

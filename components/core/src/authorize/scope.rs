@@ -25,7 +25,7 @@ pub struct ScopeConfig {
     pub openid_scopes: Vec<String>,
     /// Authorize scopes (MOSIP resident APIs).
     pub authorize_scopes: Vec<String>,
-    /// Credential scopes (VCI).
+    /// Credential scopes (VCI): by default those of the embedded credential configurations.
     pub credential_scopes: Vec<String>,
 }
 
@@ -41,7 +41,7 @@ impl Default for ScopeConfig {
                 "Manage-Service-Requests",
                 "Manage-Credentials",
             ]),
-            credential_scopes: v(&["mosip_identity_vc_ldp"]),
+            credential_scopes: crate::credential::config::embedded_scopes(),
         }
     }
 }
@@ -165,15 +165,15 @@ mod tests {
     #[test]
     fn credential_scopes_alone_only() {
         assert_eq!(
-            parse("mosip_identity_vc_ldp").unwrap().credential,
-            vec!["mosip_identity_vc_ldp"]
+            parse("mosip_identity_vc_sd_jwt").unwrap().credential,
+            vec!["mosip_identity_vc_sd_jwt"]
         );
         assert_eq!(
-            parse("openid mosip_identity_vc_ldp"),
+            parse("openid mosip_identity_vc_sd_jwt"),
             Err(EsignetError::InvalidScope)
         );
         assert_eq!(
-            parse("Manage-VID mosip_identity_vc_ldp"),
+            parse("Manage-VID mosip_identity_vc_sd_jwt"),
             Err(EsignetError::InvalidScope)
         );
     }

@@ -340,7 +340,7 @@ fn other_fields() {
 fn userinfo_claims_need_openid_and_json_max_age() {
     let a = client("client-a", json!({}));
     let req: AuthorizeRequest = serde_json::from_value(json!({
-        "clientId": "client-a", "scope": "mosip_identity_vc_ldp", "responseType": "code",
+        "clientId": "client-a", "scope": "mosip_identity_vc_sd_jwt", "responseType": "code",
         "redirectUri": "https://rp.test/cb", "claims": {"userinfo": {"email": null}}
     }))
     .unwrap();
