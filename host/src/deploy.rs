@@ -247,7 +247,7 @@ pub fn check_grants(spec: &ComponentSpec, component: &Component, engine: &wasmti
         let unversioned = name.split('@').next().unwrap_or(name);
         if unversioned.starts_with("wasi:sockets/") || unversioned.starts_with("wasi:http/") {
             bail!(
-                "component `{}` imports `{name}`: outbound network access is not granted to components",
+                "component `{}` imports `{name}`: raw network access is not available; use esignet:platform/outbound-http with allowed_outbound_hosts",
                 spec.id
             );
         }

@@ -98,6 +98,7 @@ pub enum Capability {
     Config,
     Audit,
     Authenticator,
+    OutboundHttp,
 }
 
 impl Capability {
@@ -109,6 +110,7 @@ impl Capability {
             Capability::Config => "config",
             Capability::Audit => "audit",
             Capability::Authenticator => "authenticator",
+            Capability::OutboundHttp => "outbound-http",
         }
     }
 
@@ -122,6 +124,7 @@ impl Capability {
             "esignet:platform/config" => Some(Capability::Config),
             "esignet:platform/audit" => Some(Capability::Audit),
             "esignet:plugin/authenticator" => Some(Capability::Authenticator),
+            "esignet:platform/outbound-http" => Some(Capability::OutboundHttp),
             _ => None,
         }
     }

@@ -3,37 +3,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
 use common::*;
 use sha2::{Digest, Sha256};
-
-struct FileServer(Child);
-
-impl Drop for FileServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve_dir(dir: &std::path::Path) -> (FileServer, u16) {
-    let port = free_port();
-    let child = Command::new("python3")
-        .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1"])
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("python3 http.server");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while get(&format!("http://127.0.0.1:{port}/")).0 != 200 {
-        assert!(Instant::now() < deadline, "file server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (FileServer(child), port)
-}
 
 fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))

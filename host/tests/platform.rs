@@ -43,7 +43,7 @@ source = "{caps}"
 [component.caps.variables]
 greeting = "{{{{ greeting }}}}!"
 [component.caps.tool.esignet]
-capabilities = ["keys", "sql", "cache", "config", "audit"]
+capabilities = ["keys", "sql", "cache", "config", "audit", "outbound-http"]
 sql_database = "capstest"
 key_purposes = {{ test-rs = "RS256", test-ps = "PS256", test-es = "ES256", test-enc = "RSA-OAEP-256" }}
 
@@ -328,7 +328,7 @@ fn hot_deploy_under_load_loses_no_request() {
 #[test]
 fn an_ungranted_import_is_refused_at_deploy_naming_it() {
     let text = manifest(&toml_path(&wasm("test_hello_v1")))
-        .replace(r#"capabilities = ["keys", "sql", "cache", "config", "audit"]"#, r#"capabilities = ["keys", "cache"]"#);
+        .replace(r#"capabilities = ["keys", "sql", "cache", "config", "audit", "outbound-http"]"#, r#"capabilities = ["keys", "cache"]"#);
     let dir = temp_dir("ungranted");
     std::fs::write(dir.join("spin.toml"), &text).unwrap();
     let out = std::process::Command::new(binary())

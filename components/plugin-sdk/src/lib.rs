@@ -22,7 +22,7 @@ pub mod bindings {
 mod platform;
 
 pub use authenticator::Guest as Authenticator;
-pub use bindings::esignet::platform::{audit, cache, config, keys, sql};
+pub use bindings::esignet::platform::{audit, cache, config, keys, outbound_http, sql};
 pub use bindings::exports::esignet::plugin::authenticator;
 pub use esignet_guest_http::{CapabilityError, Endpoint, Request, Response};
 

@@ -20,7 +20,7 @@ pub mod bindings {
 
 mod platform;
 
-pub use bindings::esignet::platform::{audit, cache, config, keys, sql};
+pub use bindings::esignet::platform::{audit, cache, config, keys, outbound_http, sql};
 pub use bindings::esignet::plugin::authenticator;
 pub use esignet_guest_http::{CapabilityError, Endpoint, Request, Response};
 

@@ -102,7 +102,7 @@ impl PostgresBackend {
             // Checked first so that a role without CREATE on the database can use schemas made for it.
             if conn.query_opt(exists, &[&schema.name]).await.map_err(map_error)?.is_none() {
                 conn.simple_query(&create).await.map_err(map_error)?;
-                tracing::info!(schema = %schema.name, target = %self.settings.target, "created schema");
+                tracing::info!(schema = %schema.name, server = %self.settings.target, "created schema");
             }
             Ok(())
         })

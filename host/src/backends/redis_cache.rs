@@ -118,12 +118,13 @@ impl RedisCache {
                 .map_err(|e| CacheError::Invalid(format!("redis cluster: {}", e)))?;
             Connection::Cluster(cluster.get_pending_async_connection_with_config(redis::cluster::ClusterConfig::default()))
         } else {
+            // No retry loop inside a reconnection: while Redis is down each command fails at once (or at the
+            // connect timeout), and the next command after a failure starts one fresh attempt, so the first
+            // command after Redis returns reconnects (at most one attempt is in flight, shared by all commands).
             let config = ConnectionManagerConfig::new()
                 .set_connection_timeout(Some(timeout))
                 .set_response_timeout(Some(timeout))
-                .set_min_delay(Duration::from_millis(50))
-                .set_max_delay(Duration::from_secs(1))
-                .set_number_of_retries(3);
+                .set_number_of_retries(0);
             let first = clients.first().cloned().ok_or_else(|| CacheError::Invalid("redis: no URL".into()))?;
             let manager = ConnectionManager::new_lazy_with_config(first, config)
                 .map_err(|e| CacheError::Invalid(format!("redis: {}", e)))?;

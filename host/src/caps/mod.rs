@@ -7,6 +7,7 @@ pub mod authenticator;
 pub mod cache;
 pub mod config;
 pub mod keys;
+pub mod outbound;
 pub mod sql;
 
 use wasmtime::component::{HasSelf, Linker};
@@ -24,6 +25,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     esignet::platform::config::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     esignet::platform::audit::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     esignet::platform::http_types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    esignet::platform::outbound_http::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     esignet::plugin::authenticator::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }

@@ -26,7 +26,8 @@ type Route = (&'static str, fn(&Request) -> Outcome);
 
 fn route(req: &Request) -> Outcome {
     let path = req.path.as_str();
-    let routes: [Route; 10] = [
+    let routes: [Route; 11] = [
+        ("/outbound", misc::outbound),
         ("/sql", sql::run),
         ("/cache/notify", cache::notify),
         ("/cache/wait", cache::wait),

@@ -23,3 +23,25 @@ pub fn audit(_req: &Request) -> Outcome {
     audit::log(Level::Info, "test-caps: audit route called");
     Ok(Response::new(204))
 }
+
+/// `/outbound?url=U` sends a GET to `U` through `outbound-http` and answers what came back, or the error variant.
+pub fn outbound(req: &Request) -> Outcome {
+    use esignet_sdk::outbound_http::{self, HttpError, OutgoingRequest};
+    let url = required(req, "url")?;
+    let request = OutgoingRequest { method: "GET".into(), url, headers: vec![], body: vec![] };
+    match outbound_http::send(&request) {
+        Ok(resp) => Ok(Response::json(&serde_json::json!({
+            "status": resp.status,
+            "body": String::from_utf8_lossy(&resp.body),
+        }))),
+        Err(e) => {
+            let variant = match e {
+                HttpError::NotAllowed(_) => "not-allowed",
+                HttpError::InvalidRequest(_) => "invalid-request",
+                HttpError::Unavailable(_) => "unavailable",
+                HttpError::Timeout => "timeout",
+            };
+            Ok(Response::json(&serde_json::json!({ "error": variant })).with_status(400))
+        }
+    }
+}
