@@ -75,7 +75,7 @@ impl Admin {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
-        bool::from(presented.as_bytes().ct_eq(self.token.as_bytes()))
+        !self.token.is_empty() && bool::from(presented.as_bytes().ct_eq(self.token.as_bytes()))
     }
 
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {

@@ -101,6 +101,9 @@ fn app_variable(name: &str) -> Option<String> {
         .or_else(|| env_var(&format!("SPIN_VARIABLE_{upper}")))
 }
 
+/// The mock identity system's OTP in the single-machine demo.
+const DEMO_OTP: &str = "111111";
+
 /// The issuer when none is configured: only the single-machine demo may derive it from the listen address.
 pub fn issuer_for(config: &RuntimeConfig) -> Option<String> {
     app_variable("issuer").or_else(|| {
@@ -127,7 +130,13 @@ pub fn load(args: &ServeArgs) -> Result<(RuntimeConfig, Manifest)> {
         config.server.admin_listen = admin;
     }
     let issuer = issuer_for(&config);
-    let lookup = move |name: &str| if name == "issuer" { issuer.clone() } else { app_variable(name) };
+    let demo = config.demo.enabled;
+    let lookup = move |name: &str| match name {
+        "issuer" => issuer.clone(),
+        // Only the single-machine demo gets a fixed OTP by default; production keeps generated ones.
+        "demo_otp" => app_variable(name).or_else(|| demo.then(|| DEMO_OTP.to_string())),
+        _ => app_variable(name),
+    };
     let manifest = Manifest::load(&args.manifest, &lookup)?;
     Ok((config, manifest))
 }

@@ -116,6 +116,9 @@ impl App {
             Err(BodyError::Broken) => {
                 return (label, host_error(format, StatusCode::BAD_REQUEST, "invalid_request", "unreadable request body"))
             }
+            Err(BodyError::TimedOut) => {
+                return (label, host_error(format, StatusCode::REQUEST_TIMEOUT, "invalid_request", "request body too slow"))
+            }
         };
         let resp = match handle_request(slot, guest_req).await {
             Ok(r) => from_guest_response(label, r),
@@ -188,7 +191,13 @@ impl App {
 enum BodyError {
     TooLarge,
     Broken,
+    TimedOut,
 }
+
+/// A request body must arrive within this time (slow-body attacks hold a connection otherwise).
+const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections served at once; beyond this, new connections wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 4096;
 
 async fn to_guest_request(req: Request<Incoming>, prefix: &str, max: usize) -> Result<wit::Request, BodyError> {
     let (parts, body) = req.into_parts();
@@ -197,10 +206,11 @@ async fn to_guest_request(req: Request<Incoming>, prefix: &str, max: usize) -> R
             return Err(BodyError::TooLarge);
         }
     }
-    let body = match Limited::new(body, max).collect().await {
-        Ok(collected) => collected.to_bytes().to_vec(),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(BodyError::TooLarge),
-        Err(_) => return Err(BodyError::Broken),
+    let body = match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, max).collect()).await {
+        Ok(Ok(collected)) => collected.to_bytes().to_vec(),
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(BodyError::TooLarge),
+        Ok(Err(_)) => return Err(BodyError::Broken),
+        Err(_) => return Err(BodyError::TimedOut),
     };
     let headers = parts
         .headers
@@ -247,11 +257,27 @@ where
     F: Future<Output = Result<HttpResponse, Infallible>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
+    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning on a failing accept.
+                        tracing::warn!(error = %e, "accept failed; backing off");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
                 let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
                 let service = hyper::service::service_fn(move |req| handler(req));
@@ -262,6 +288,7 @@ where
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    drop(permit);
                 });
             }
             _ = &mut shutdown => break,

@@ -13,11 +13,12 @@ from __future__ import annotations
 import json
 import secrets
 import time
+import urllib.parse
 
 import pytest
 
-from conftest import (OP, OAuthDetails, assert_esignet_error, assert_oauth_error, b64url, b64url_decode, challenge_for,
-                      envelope, oauth_details_request, ok_response, start_host)
+from conftest import (OP, EsignetError, OAuthDetails, assert_esignet_error, assert_oauth_error, b64url,
+                      b64url_decode, challenge_for, envelope, oauth_details_request, ok_response, start_host)
 
 SHORT_TTL = 5
 
@@ -67,6 +68,51 @@ def test_wrong_field_types(op, client_rs):
     for member, value in (("clientId", 42), ("scope", ["openid"]), ("maxAge", "soon"), ("claims", "{not json")):
         r = ui.oauth_details_raw(dict(request, **{member: value}))
         assert_esignet_error(r, ("invalid_request", "invalid_client_id", "invalid_scope", "invalid_claim"))
+
+
+def test_oversized_authorization_fields_are_refused(op, client_rs):
+    """state/nonce ≤ 512 characters, claimsLocales/uiLocales ≤ 128, acrValues/scope ≤ 1024 (invalid_request);
+    claims ≤ 4096 bytes, ≤ 64 claim requests, JS-safe numbers only (invalid_claim); dpopJkt refused (DPoP is not
+    implemented). The same bounds apply at /authorize."""
+    params, _ = op.authorization_params(client_rs)
+    request = oauth_details_request({k: str(v) for k, v in params.items()})
+    ui = op.ui()
+    assert ok_response(ui.oauth_details_raw(dict(request, state="s" * 512, nonce="n" * 512)))
+    for member, value in (("state", "s" * 513), ("nonce", "n" * 513), ("claimsLocales", "e" * 129),
+                          ("uiLocales", "e" * 129), ("acrValues", "a" * 1025), ("scope", "openid " + "p" * 1020),
+                          ("dpopJkt", "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")):
+        assert_esignet_error(ui.oauth_details_raw(dict(request, **{member: value})), "invalid_request")
+    verification = {"trust_framework": {"value": "nin"}}
+    for claims in (
+        {"userinfo": {"name": {"purpose": "p" * 300, "values": ["v" * 100] * 40}}},
+        {"userinfo": {f"c{i}": None for i in range(65)}},
+        {"userinfo": {"verified_claims": [{"verification": verification,
+                                            "claims": {f"c{i}": None for i in range(40)}}] * 2}},
+        {"userinfo": {"verified_claims": {"verification": {"x": 1.5}, "claims": {"name": None}}}},
+        {"userinfo": {"verified_claims": {"verification": {"x": 2 ** 53 + 1}, "claims": {"name": None}}}},
+    ):
+        assert_esignet_error(ui.oauth_details_raw(dict(request, claims=claims)), "invalid_claim")
+    long_state = dict(params, state="s" * 513)
+    r = op.authorize(long_state)
+    assert r.status_code == 302 and "error=invalid_request" in r.headers["location"], r.headers.get("location")
+    assert r.headers["location"].startswith(client_rs.redirect_uri), r.headers["location"]
+
+
+def test_post_authorize_re_encodes_the_login_location(op, client_rs):
+    """A POST /authorize body with raw CR/LF and spaces gives a clean Location (parameters re-encoded)."""
+    params, _ = op.authorization_params(client_rs)
+    body = "&".join(f"{k}={urllib.parse.quote(str(v), safe='')}" for k, v in params.items() if k != "state")
+    body += "&state=a b\r\nSet-Cookie: x=1"
+    r = op.http.post(op.authorization_endpoint, data=body.encode(), allow_redirects=False, timeout=60,
+                     headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 302, (r.status_code, r.text[:200])
+    location = r.headers.get("location", "")
+    assert "/login?" in location, r.headers
+    assert all(0x20 < ord(ch) < 0x7F for ch in location), location
+    assert "x=1" not in r.headers.get("set-cookie", ""), r.headers
+    query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(location).query))
+    assert query["state"] == "a b\r\nSet-Cookie: x=1"
+    assert query["client_id"] == client_rs.client_id
 
 
 def test_body_over_the_size_limit(op, client_rs):
@@ -319,6 +365,40 @@ def test_authenticate_attempts_exhausted_then_blocked(op, client_rs, identity):
     assert_esignet_error(r, "individual_id_blocked")
 
 
+
+def test_failures_across_transactions_block_the_individual_id(op, client_rs, identity):
+    """Failed authentications are counted per individual id across transactions (authenticate_failures_per_id,
+    5 by default): 4 transactions x 2 wrong PINs; the 6th failure itself answers auth_failed, the next attempt
+    (a new transaction, right PIN) individual_id_blocked. Nobody else is blocked."""
+    wrong = dict(challenge_for("PIN", identity), challenge="000000" if identity.pin != "000000" else "999999")
+    failures = 0
+    for _ in range(4):
+        details, ui = details_for(op, client_rs)
+        for _ in range(2):
+            if failures == 6:
+                break
+            assert_esignet_error(ui.authenticate(details, identity.individual_id, [wrong]), "auth_failed")
+            failures += 1
+    assert failures == 6
+    fresh, ui = details_for(op, client_rs)
+    r = ui.authenticate(fresh, identity.individual_id, [challenge_for("PIN", identity)])
+    assert_esignet_error(r, "individual_id_blocked")
+    other = op.create_identity()
+    other_details, ui2 = details_for(op, client_rs)
+    assert ui2.authenticated(other_details, other)["consentAction"] == "CAPTURE"
+
+
+def test_five_failures_across_transactions_do_not_block(op, client_rs, identity):
+    """Up to authenticate_failures_per_id (5) failures across transactions leave the id usable."""
+    wrong = dict(challenge_for("PIN", identity), challenge="000000" if identity.pin != "000000" else "999999")
+    for n in (2, 2, 1):
+        details, ui = details_for(op, client_rs)
+        for _ in range(n):
+            assert_esignet_error(ui.authenticate(details, identity.individual_id, [wrong]), "auth_failed")
+    details, ui = details_for(op, client_rs)
+    assert ui.authenticated(details, identity)["consentAction"] == "CAPTURE"
+
+
 # --------------------------------------------------------------------------------------------------------------
 # Token endpoint
 # --------------------------------------------------------------------------------------------------------------
@@ -425,6 +505,23 @@ def test_client_mgmt_validation_errors(op):
     r = op.http.post(op.api("/client-mgmt/client"), data="{", timeout=30,
                      headers={"Authorization": f"Bearer {op.admin_token()}", "Content-Type": "application/json"})
     assert_esignet_error(r, "invalid_request")
+
+
+def test_client_mgmt_additional_config_bounds(op):
+    """consent_expire_in_mins ≤ 525600; userinfo_response_type JWE needs an encryption key (given in the same
+    PATCH or already stored); a create cannot carry one."""
+    with pytest.raises(EsignetError, match="invalid_additional_config"):
+        op.register_client(additional_config={"consent_expire_in_mins": 525601})
+    with pytest.raises(EsignetError, match="invalid_additional_config"):
+        op.register_client(additional_config={"userinfo_response_type": "JWE"})
+    client = op.register_client(additional_config={"consent_expire_in_mins": 525600})
+    r = op.client_mgmt("PATCH", f"/client/{client.client_id}",
+                       {"additionalConfig": {"userinfo_response_type": "JWE"}})
+    assert_esignet_error(r, "invalid_additional_config")
+    op.enable_jwe(client)  # key and JWE together: accepted
+    r = op.client_mgmt("PATCH", f"/client/{client.client_id}",
+                       {"additionalConfig": {"userinfo_response_type": "JWE", "consent_expire_in_mins": 30}})
+    assert ok_response(r)
 
 
 def test_client_mgmt_rejects_a_private_key(op):

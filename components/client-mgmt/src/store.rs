@@ -5,7 +5,8 @@
 //! deleted, so the change takes effect at once.
 
 use esignet_core::client::registration::{
-    insert_record_sql, select_record_sql, update_record_sql, Cell, ClientChanges, ClientRecord,
+    check_record, insert_record_sql, select_record_sql, update_record_sql, Cell, ClientChanges,
+    ClientRecord,
 };
 use esignet_core::EsignetError;
 use esignet_sdk::audit::{self, Level};
@@ -58,6 +59,7 @@ fn exists(tx: &Transaction, statement: &str, param: &str) -> Result<bool, Failur
 /// Registers a validated create request; the stored record.
 pub fn create(changes: ClientChanges, now: i64) -> Result<ClientRecord, Failure> {
     let record = changes.into_new_record(now).map_err(Failure::one)?;
+    check_record(&record).map_err(|e| Failure::fields(vec![e]))?;
     let tx = Transaction::new();
     if exists(&tx, ID_TAKEN, &record.id)? {
         return Err(Failure::one(EsignetError::DuplicateClientId));
@@ -103,6 +105,7 @@ pub fn update(id: &str, changes: ClientChanges, now: i64) -> Result<ClientRecord
         .map_err(|e| sql_failure(&e))?;
     let mut record = read_record(&rows)?.ok_or(Failure::one(EsignetError::InvalidClientId))?;
     changes.apply_to(&mut record, now);
+    check_record(&record).map_err(|e| Failure::fields(vec![e]))?;
     let changed = tx
         .execute(&update_record_sql(), &params(&record))
         .map_err(|e| sql_failure(&e))?;

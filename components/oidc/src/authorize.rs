@@ -66,9 +66,14 @@ pub fn handle(req: &Request, endpoints: &Endpoints) -> Response {
     }
 }
 
-/// `<issuer path>/login?<params>`: a same-origin path, so the browser stays on the provider.
+/// `<issuer path>/login?<params>`: a same-origin path, so the browser stays on the provider. The parameters are
+/// parsed and re-encoded (never copied raw: a POST body may hold CR/LF or spaces that are not valid in a
+/// `Location` header).
 pub fn login_location(endpoints: &Endpoints, params: &str) -> String {
-    format!("{}/login?{}", endpoints.issuer_path(), params)
+    let query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form_urlencoded::parse(params.as_bytes()))
+        .finish();
+    format!("{}/login?{}", endpoints.issuer_path(), query)
 }
 
 #[cfg(test)]
@@ -80,7 +85,18 @@ mod tests {
         let e = Endpoints::from_issuer("http://127.0.0.1:18082/v1/esignet");
         assert_eq!(
             login_location(&e, "client_id=a&state=x%20y"),
-            "/v1/esignet/login?client_id=a&state=x%20y"
+            "/v1/esignet/login?client_id=a&state=x+y"
         );
+    }
+
+    #[test]
+    fn login_location_re_encodes_raw_bytes() {
+        let e = Endpoints::from_issuer("http://127.0.0.1:18082/v1/esignet");
+        let loc = login_location(&e, "client_id=a&state=x y\r\nSet-Cookie: z=1&nonce=%0D%0A");
+        assert_eq!(
+            loc,
+            "/v1/esignet/login?client_id=a&state=x+y%0D%0ASet-Cookie%3A+z%3D1&nonce=%0D%0A"
+        );
+        assert!(loc.bytes().all(|b| b.is_ascii_graphic()));
     }
 }

@@ -8,7 +8,10 @@
 //! versions; past `authenticate_attempts` → `no_attempts_left` and the id is blocked); challenge format checks
 //! (`esignet_core::challenge`); the factors must satisfy one factor group of the resolved ACRs
 //! (`auth_factor_mismatch`); then the plugin's `kyc-auth`. A plugin error passes its code through and leaves the
-//! transaction in `preauth` (the attempt stays counted). On success the KYC token, PSUT, auth time, individual
+//! transaction in `preauth` (the attempt stays counted). Every failed `kyc-auth` is also counted per individual id
+//! across transactions (`authfail:<hash>`, window `block_secs`); past `authenticate_failures_per_id` the id is
+//! blocked for `block_secs` (the failing call still answers its own error, the next ones
+//! `individual_id_blocked`). A success does not reset that counter: it expires with its window. On success the KYC token, PSUT, auth time, individual
 //! id (and its hash) and the factor types used are stored, consent is evaluated (`consentAction`), and the
 //! transaction is taken from `preauth` (atomically: a concurrent duplicate gets `invalid_transaction`) and put
 //! in `authenticated`. v2/v3 answer `{transactionId, consentAction}`, v1 `{transactionId}`.
@@ -34,7 +37,8 @@ use crate::reply::{success_value, Failure, Outcome};
 use crate::send_otp::plugin_failure;
 use crate::settings::Settings;
 use crate::store::{
-    audit_event, count_attempt, ensure_not_blocked, put_transaction, take_transaction, Stage,
+    audit_event, count_attempt, count_auth_failure, ensure_not_blocked, put_transaction,
+    take_transaction, Stage,
 };
 
 /// Which authenticate endpoint was called.
@@ -165,11 +169,21 @@ fn authenticate(
             .collect(),
         claims_metadata_required: claims_metadata_required(&txn),
     };
-    let result = authenticator::kyc_auth(&txn.relying_party_id, txn.client_id.as_str(), &request)
-        .map_err(|e| plugin_failure(e.error_code, EsignetError::AuthFailed))?;
-    if result.kyc_token.is_empty() || result.partner_specific_user_token.is_empty() {
-        return Err(Failure::Code(EsignetError::AuthFailed));
-    }
+    let result =
+        match authenticator::kyc_auth(&txn.relying_party_id, txn.client_id.as_str(), &request) {
+            Ok(r) if !r.kyc_token.is_empty() && !r.partner_specific_user_token.is_empty() => r,
+            failed => {
+                count_auth_failure(
+                    &id_hash,
+                    settings.authenticate_failures_per_id,
+                    settings.block_ms,
+                )?;
+                return Err(match failed {
+                    Err(e) => plugin_failure(e.error_code, EsignetError::AuthFailed),
+                    Ok(_) => Failure::Code(EsignetError::AuthFailed),
+                });
+            }
+        };
     let psut = result.partner_specific_user_token;
     txn.mark_authenticated(
         Secret::new(result.kyc_token),
@@ -186,8 +200,14 @@ fn authenticate(
     };
     consent::decide(&mut txn, stored.as_ref(), now_ms.div_euclid(1000))?;
 
-    take_transaction(Stage::Preauth, txn.transaction_id.as_str())?;
-    put_transaction(Stage::Authenticated, &txn, settings.authenticated_ttl_ms)?;
+    // The atomic take guards against a concurrent duplicate; if the authenticated stage cannot be written, the
+    // transaction goes back to `preauth` (with a fresh preauth lifetime) so a failed write never loses it.
+    let original = take_transaction(Stage::Preauth, txn.transaction_id.as_str())?;
+    if let Err(failure) = put_transaction(Stage::Authenticated, &txn, settings.authenticated_ttl_ms)
+    {
+        let _ = put_transaction(Stage::Preauth, &original, settings.preauth_ttl_ms);
+        return Err(failure);
+    }
     Ok(txn)
 }
 

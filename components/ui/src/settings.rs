@@ -6,8 +6,9 @@
 //! second because a cache TTL of 0 means "the configured maximum" to the host. Variables read:
 //! `issuer`, `preauth_ttl_secs` (300), `authenticated_ttl_secs` (120), `code_ttl_secs` (300),
 //! `request_time_leeway_minutes` (2), `send_otp_attempts` (3), `authenticate_attempts` (3),
-//! `claim_details_attempts` (1), `block_secs` (600), `ui_config` (a JSON object merged over the built-in UI
-//! configuration returned as oauth-details `configs`). Besides eSignet's keys, `configs` carries
+//! `claim_details_attempts` (1), `authenticate_failures_per_id` (5: failed authentications of one individual id,
+//! across transactions, within `block_secs` before the id is blocked), `block_secs` (600), `ui_config` (a JSON
+//! object merged over the built-in UI configuration returned as oauth-details `configs`). Besides eSignet's keys, `configs` carries
 //! `authenticate.attempts` and `send-otp.attempts` (the limits above) so the login page can say how many
 //! attempts are left.
 
@@ -32,6 +33,8 @@ pub struct Settings {
     pub authenticate_attempts: i64,
     /// claim-details calls allowed per transaction.
     pub claim_details_attempts: i64,
+    /// Failed authentications of one individual id (across transactions) tolerated within `block_ms`.
+    pub authenticate_failures_per_id: i64,
     /// How long an individual id stays blocked after too many attempts, in milliseconds.
     pub block_ms: u64,
     /// The oauth-details `configs` map (without `clientAdditionalConfig`).
@@ -61,6 +64,7 @@ impl Settings {
         let send_otp = num("send_otp_attempts", 3);
         let authenticate = num("authenticate_attempts", 3);
         let claim_details = num("claim_details_attempts", 1);
+        let failures_per_id = num("authenticate_failures_per_id", 5);
         let block = num("block_secs", 600);
         let issuer = lookup("issuer").unwrap_or_default();
         let mut ui_config = default_ui_config(&issuer, preauth, authenticated);
@@ -82,6 +86,7 @@ impl Settings {
             send_otp_attempts: signed(send_otp),
             authenticate_attempts: signed(authenticate),
             claim_details_attempts: signed(claim_details),
+            authenticate_failures_per_id: signed(failures_per_id),
             block_ms: block * 1000,
             ui_config,
             rejected,
@@ -172,6 +177,7 @@ mod tests {
             (3, 3, 1)
         );
         assert_eq!(s.block_ms, 600_000);
+        assert_eq!(s.authenticate_failures_per_id, 5);
         assert_eq!(s.ui_config["preauth-screen-timeout-in-secs"], 300);
         assert_eq!(s.ui_config["authenticate.attempts"], 3);
         assert_eq!(s.ui_config["send-otp.attempts"], 3);
@@ -188,7 +194,9 @@ mod tests {
             ("code_ttl_secs", "-1"),
             ("authenticate_attempts", "abc"),
             ("block_secs", "2"),
+            ("authenticate_failures_per_id", "7"),
         ]);
+        assert_eq!(s.authenticate_failures_per_id, 7);
         assert_eq!(s.preauth_ttl_ms, 5_000);
         assert_eq!(s.authenticated_ttl_ms, 120_000);
         assert_eq!(s.code_ttl_ms, 300_000);

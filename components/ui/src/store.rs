@@ -8,7 +8,7 @@ use esignet_core::client::{ClientDetail, SELECT_CLIENT_SQL};
 use esignet_core::transaction::OidcTransaction;
 use esignet_core::EsignetError;
 use esignet_sdk::audit::{self, Event, Level, Status};
-use esignet_sdk::{cache, sql};
+use esignet_sdk::{cache, sql, CapabilityError};
 
 use crate::reply::Failure;
 
@@ -97,7 +97,17 @@ pub fn put_code(code_hash: &str, txn: &OidcTransaction, ttl_ms: u64) -> Result<(
 
 fn put_json(key: &str, txn: &OidcTransaction, ttl_ms: u64) -> Result<(), Failure> {
     let json = txn.to_json().map_err(Failure::Code)?;
-    cache::set(key, json.as_bytes(), ttl_ms).map_err(|e| Failure::capability(&e))
+    cache::set(key, json.as_bytes(), ttl_ms).map_err(|e| write_failure(&e))
+}
+
+/// A refused cache write: the cache's `invalid-input` (e.g. a value over its size limit) is the request's fault
+/// (`invalid_request`), anything else a capability failure (500/503).
+fn write_failure(err: &cache::CacheError) -> Failure {
+    if err.variant() == "invalid-input" {
+        Failure::Code(EsignetError::InvalidRequest)
+    } else {
+        Failure::capability(err)
+    }
 }
 
 fn parse_transaction(bytes: &[u8]) -> Result<OidcTransaction, Failure> {
@@ -138,6 +148,29 @@ pub fn count_attempt(
         );
     }
     Err(Failure::Code(EsignetError::NoAttemptsLeft))
+}
+
+/// Counts one authentication failure of the individual id across all transactions
+/// (`authfail:<hash>`, a window of `block_ms` from the first failure). When the count exceeds `limit` the id is
+/// blocked (`blocked:<hash>`) for `block_ms`, so the following authenticate and send-otp calls answer
+/// `individual_id_blocked`; the failing call itself keeps its own error. A successful authentication does not
+/// reset the counter: it only expires, so an attacker cannot interleave a known id to clear it.
+pub fn count_auth_failure(
+    individual_id_hash: &str,
+    limit: i64,
+    block_ms: u64,
+) -> Result<(), Failure> {
+    let count = cache::increment(&format!("authfail:{individual_id_hash}"), 1, block_ms)
+        .map_err(|e| Failure::capability(&e))?;
+    if count > limit {
+        cache::set(&format!("blocked:{individual_id_hash}"), b"1", block_ms)
+            .map_err(|e| Failure::capability(&e))?;
+        log(
+            Level::Warn,
+            "authenticate: too many failures for one individual id; blocked",
+        );
+    }
+    Ok(())
 }
 
 /// Records an audit event (eSignet action names). `error` is the error code on failure.

@@ -8,6 +8,10 @@
 //! object (`invalid_verification`) and a non-empty `claims` object (`invalid_verified_claims`); each claim in
 //! it becomes a detail carrying that `verification`. A userinfo claim may thus have several details (eSignet's
 //! `claim → list` shape); essential if any is.
+//!
+//! Bounds (`invalid_claim`): at most 4096 bytes as compact JSON, at most 64 claim requests after expansion, and
+//! no number JavaScript cannot represent exactly (floats, integers beyond 2^53), checked up front because the
+//! parameter is later hashed with `JSON.stringify` semantics.
 
 use std::collections::BTreeMap;
 
@@ -15,6 +19,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::error::EsignetError;
+
+/// Largest `claims` parameter, serialized as compact JSON, in bytes.
+pub const MAX_CLAIMS_BYTES: usize = 4096;
+/// Most claim requests (userinfo details, one per plain claim and per verified-claims entry, plus id_token
+/// claims) one `claims` parameter may make.
+pub const MAX_CLAIMS_REQUESTED: usize = 64;
 
 /// One request for a claim.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,6 +67,10 @@ impl ClaimsRequest {
             }
             Some(v) => v.clone(),
         };
+        let size = serde_json::to_string(&root).map_or(usize::MAX, |t| t.len());
+        if size > MAX_CLAIMS_BYTES || crate::js_json::check_js_safe(&root).is_err() {
+            return Err(EsignetError::InvalidClaim);
+        }
         let obj = root.as_object().ok_or(EsignetError::InvalidClaim)?;
         let mut out = Self::default();
         if let Some(userinfo) = member_object(obj, "userinfo")? {
@@ -79,6 +93,10 @@ impl ClaimsRequest {
                     out.id_token.insert(name.clone(), parse_detail(detail)?);
                 }
             }
+        }
+        let requested = out.userinfo.values().map(Vec::len).sum::<usize>() + out.id_token.len();
+        if requested > MAX_CLAIMS_REQUESTED {
+            return Err(EsignetError::InvalidClaim);
         }
         Ok(out)
     }
@@ -182,6 +200,10 @@ fn parse_verified(
         };
         for (name, detail) in claims {
             check_name(name)?;
+            // Bound the copies of `verification` before making them.
+            if into.values().map(Vec::len).sum::<usize>() >= MAX_CLAIMS_REQUESTED {
+                return Err(EsignetError::InvalidClaim);
+            }
             let mut d = parse_detail(detail)?;
             d.verification = Some(verification.clone());
             into.entry(name.clone()).or_default().push(d);
@@ -275,5 +297,53 @@ mod tests {
             ClaimsRequest::parse(Some(&no_claims)),
             Err(EsignetError::InvalidVerifiedClaims)
         );
+    }
+
+    #[test]
+    fn bounds_size_count_and_numbers() {
+        let big = json!({"userinfo": {"name": {"purpose": "x".repeat(300)},
+                                      "email": {"values": vec!["v".repeat(100); 40]}}});
+        assert_eq!(
+            ClaimsRequest::parse(Some(&big)),
+            Err(EsignetError::InvalidClaim)
+        );
+        let text = Value::String(big.to_string());
+        assert_eq!(
+            ClaimsRequest::parse(Some(&text)),
+            Err(EsignetError::InvalidClaim)
+        );
+        let names = |n: usize| -> Map<String, Value> {
+            (0..n).map(|i| (format!("c{i}"), Value::Null)).collect()
+        };
+        let at_limit = json!({"userinfo": names(MAX_CLAIMS_REQUESTED)});
+        assert!(ClaimsRequest::parse(Some(&at_limit)).is_ok());
+        let over = json!({"userinfo": names(MAX_CLAIMS_REQUESTED + 1)});
+        assert_eq!(
+            ClaimsRequest::parse(Some(&over)),
+            Err(EsignetError::InvalidClaim)
+        );
+        // Verified claims expand per claim and entry: 2 entries x 40 claims.
+        let entry =
+            json!({"verification": {"trust_framework": {"value": "nin"}}, "claims": names(40)});
+        let expanded = json!({"userinfo": {"verified_claims": [entry.clone(), entry]}});
+        assert_eq!(
+            ClaimsRequest::parse(Some(&expanded)),
+            Err(EsignetError::InvalidClaim)
+        );
+        for bad in [
+            json!({"userinfo": {"verified_claims": {"verification": {"x": 1.5}, "claims": {"name": null}}}}),
+            json!({"userinfo": {"verified_claims": {"verification": {"x": 9007199254740993_u64},
+                                                     "claims": {"name": null}}}}),
+            json!({"id_token": {"acr": null}, "extra": [0.1]}),
+        ] {
+            assert_eq!(
+                ClaimsRequest::parse(Some(&bad)),
+                Err(EsignetError::InvalidClaim),
+                "{bad}"
+            );
+        }
+        let ok = json!({"userinfo": {"verified_claims": {"verification": {"x": 9007199254740991_u64},
+                                                          "claims": {"name": null}}}});
+        assert!(ClaimsRequest::parse(Some(&ok)).is_ok());
     }
 }

@@ -2,7 +2,9 @@
 //!
 //! Order: client (`invalid_client_id`) and redirect URI (`invalid_redirect_uri`) first; errors up to there must
 //! not be redirected. Then, all redirectable: `request` object (`request_not_supported`), repeated parameters
-//! (`invalid_request`), PAR required but not used (`invalid_request`), `response_type` (`invalid_response_type`,
+//! (`invalid_request`), oversized parameters (`invalid_request`: `state`/`nonce` over 512 characters,
+//! `claims_locales`/`ui_locales` over 128, `scope`/`acr_values` over 1024), `dpop_jkt` (`invalid_request`: DPoP
+//! is not implemented), PAR required but not used (`invalid_request`), `response_type` (`invalid_response_type`,
 //! also when missing), `scope`, `prompt`, `display` (`invalid_display`), `max_age` (non-negative integer, else
 //! `invalid_request`), `claims` (userinfo claims need `openid`: `invalid_scope`), PKCE parameters, PKCE
 //! required by the client or server profile (`use_pkce`), and last `prompt=none` → `login_required` (no OP
@@ -142,6 +144,13 @@ fn check_fields(
     if !req.duplicates.is_empty() {
         return Err(EsignetError::InvalidRequest);
     }
+    if over_limits(req) {
+        return Err(EsignetError::InvalidRequest);
+    }
+    // DPoP is not implemented: a code bound to a `dpop_jkt` could never be redeemed.
+    if present(&req.dpop_jkt).is_some() {
+        return Err(EsignetError::InvalidRequest);
+    }
     if (policy.require_par || client.require_par()) && !via_par {
         return Err(EsignetError::InvalidRequest);
     }
@@ -194,6 +203,25 @@ fn check_fields(
         id_token_hint: present(&req.id_token_hint).map(str::to_owned),
         dpop_jkt: present(&req.dpop_jkt).map(str::to_owned),
     })
+}
+
+/// Longest `state` and `nonce`, in characters (eSignet sets no bound; 512 fits any real RP's random value).
+pub const MAX_STATE_NONCE_CHARS: usize = 512;
+/// Longest `claims_locales` and `ui_locales`, in characters.
+pub const MAX_LOCALES_CHARS: usize = 128;
+/// Longest `scope` and `acr_values`, in characters.
+pub const MAX_SCOPE_ACR_CHARS: usize = 1024;
+
+/// Whether a free-text parameter exceeds its bound (they are stored with the transaction and echoed).
+fn over_limits(req: &AuthorizeRequest) -> bool {
+    let over =
+        |v: &Option<String>, max: usize| v.as_deref().is_some_and(|s| s.chars().count() > max);
+    over(&req.state, MAX_STATE_NONCE_CHARS)
+        || over(&req.nonce, MAX_STATE_NONCE_CHARS)
+        || over(&req.claims_locales, MAX_LOCALES_CHARS)
+        || over(&req.ui_locales, MAX_LOCALES_CHARS)
+        || over(&req.scope, MAX_SCOPE_ACR_CHARS)
+        || over(&req.acr_values, MAX_SCOPE_ACR_CHARS)
 }
 
 /// `max_age`: a non-negative integer (JSON number, or decimal digits as text).

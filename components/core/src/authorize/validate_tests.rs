@@ -363,3 +363,46 @@ fn userinfo_claims_need_openid_and_json_max_age() {
         EsignetError::InvalidRequest
     );
 }
+
+#[test]
+fn oversized_parameters_and_dpop_jkt_are_invalid_request() {
+    let c = client("client-a", json!({}));
+    let q = base_query().replace(&"s".repeat(128), &"s".repeat(512));
+    assert_eq!(run(&q, &c).unwrap().state.unwrap().len(), 512);
+    let q = base_query().replace(&"s".repeat(128), &"s".repeat(513));
+    assert_eq!(run(&q, &c).unwrap_err().error, EsignetError::InvalidRequest);
+    for (name, max) in [
+        ("nonce", MAX_STATE_NONCE_CHARS),
+        ("claims_locales", MAX_LOCALES_CHARS),
+        ("ui_locales", MAX_LOCALES_CHARS),
+        ("acr_values", MAX_SCOPE_ACR_CHARS),
+    ] {
+        let base = base_query().replace("&nonce=n-0123456789abcdef0123456789abcdef", "");
+        let ok = format!("{base}&{name}={}", "a".repeat(max));
+        assert!(run(&ok, &c).is_ok(), "{name}");
+        let long = format!("{base}&{name}={}", "a".repeat(max + 1));
+        assert_redirected(
+            run(&long, &c),
+            EsignetError::InvalidRequest,
+            "invalid_request",
+        );
+    }
+    let long_scope = base_query().replace(
+        "scope=openid",
+        &format!("scope=openid{}", "%20x".repeat(600)),
+    );
+    assert_redirected(
+        run(&long_scope, &c),
+        EsignetError::InvalidRequest,
+        "invalid_request",
+    );
+    let dpop = format!(
+        "{}&dpop_jkt=0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I",
+        base_query()
+    );
+    assert_redirected(
+        run(&dpop, &c),
+        EsignetError::InvalidRequest,
+        "invalid_request",
+    );
+}

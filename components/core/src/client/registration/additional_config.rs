@@ -3,7 +3,9 @@
 //! An object whose keys are all optional and all known: `userinfo_response_type` (`JWS` | `JWE`), `purpose`
 //! (`{type: none|verify|link|login, title?: lang map, subTitle?: lang map}`), the booleans
 //! `signup_banner_required`, `forgot_pwd_link_required`, `require_pushed_authorization_requests`,
-//! `dpop_bound_access_tokens`, `require_pkce`, and `consent_expire_in_mins` (an integer ≥ 10). Anything else,
+//! `dpop_bound_access_tokens`, `require_pkce`, and `consent_expire_in_mins` (an integer from 10 to 525600, one
+//! year; eSignet sets no upper bound, but a larger value overflows nothing useful and only keeps consents forever).
+//! `JWE` also needs an encryption key on the stored client (checked on the resulting row, [`super::check_record`]). Anything else,
 //! including an unknown key, is `invalid_additional_config`.
 
 use serde_json::Value;
@@ -13,6 +15,8 @@ use crate::error::EsignetError;
 
 /// The smallest consent lifetime eSignet accepts, in minutes.
 const MIN_CONSENT_MINUTES: u64 = 10;
+/// The longest consent lifetime accepted, in minutes (one year).
+const MAX_CONSENT_MINUTES: u64 = 525_600;
 /// Longest purpose title or subtitle.
 const MAX_PURPOSE_TEXT: usize = 256;
 
@@ -39,7 +43,9 @@ fn entry_ok(key: &str, v: &Value) -> bool {
     match key {
         "userinfo_response_type" => matches!(v.as_str(), Some("JWS" | "JWE")),
         "purpose" => purpose_ok(v),
-        "consent_expire_in_mins" => v.as_u64().is_some_and(|m| m >= MIN_CONSENT_MINUTES),
+        "consent_expire_in_mins" => v
+            .as_u64()
+            .is_some_and(|m| (MIN_CONSENT_MINUTES..=MAX_CONSENT_MINUTES).contains(&m)),
         k if BOOLEAN_KEYS.contains(&k) => v.is_boolean(),
         _ => false,
     }
@@ -74,6 +80,7 @@ mod tests {
         });
         assert_eq!(additional_config(&full), Ok(full.clone()));
         assert!(additional_config(&json!({})).is_ok());
+        assert!(additional_config(&json!({"consent_expire_in_mins": 525_600})).is_ok());
     }
 
     #[test]
@@ -82,6 +89,8 @@ mod tests {
             json!({"unknown": true}),
             json!({"userinfo_response_type": "JWT"}),
             json!({"consent_expire_in_mins": 9}),
+            json!({"consent_expire_in_mins": 525_601}),
+            json!({"consent_expire_in_mins": u64::MAX}),
             json!({"consent_expire_in_mins": -20}),
             json!({"consent_expire_in_mins": 10.5}),
             json!({"consent_expire_in_mins": "60"}),

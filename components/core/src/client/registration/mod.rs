@@ -224,6 +224,24 @@ fn set_field(
     Ok(())
 }
 
+/// Checks a row about to be stored (after [`ClientChanges::into_new_record`] or [`ClientChanges::apply_to`]):
+/// `userinfo_response_type: JWE` needs an encryption key, given in the same request or already stored
+/// (`additionalConfig: invalid_additional_config` otherwise; a create can never carry one).
+pub fn check_record(row: &ClientRecord) -> Result<(), FieldError> {
+    let jwe = row
+        .additional_config
+        .as_deref()
+        .and_then(|c| serde_json::from_str::<Value>(c).ok())
+        .is_some_and(|c| c.get("userinfo_response_type").and_then(Value::as_str) == Some("JWE"));
+    if jwe && row.enc_public_key.as_deref().is_none_or(str::is_empty) {
+        return Err(FieldError {
+            field: "additionalConfig",
+            error: EsignetError::InvalidAdditionalConfig,
+        });
+    }
+    Ok(())
+}
+
 fn json_list(list: &[String]) -> String {
     Value::from(list.to_vec()).to_string()
 }

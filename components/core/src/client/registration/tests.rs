@@ -394,3 +394,36 @@ fn statements_list_every_column() {
     assert!(!update.contains("SET id"));
     assert!(select_record_sql().starts_with("SELECT id, name, rp_id"));
 }
+
+#[test]
+fn jwe_userinfo_needs_an_encryption_key() {
+    let a = acrs();
+    let mut jwe = create_request();
+    jwe["additionalConfig"]["userinfo_response_type"] = json!("JWE");
+    let row = create(&jwe, Api::Client)
+        .unwrap()
+        .into_new_record(1)
+        .unwrap();
+    let err = check_record(&row).unwrap_err();
+    assert_eq!(
+        (err.field, err.error.code()),
+        ("additionalConfig", "invalid_additional_config")
+    );
+    let mut stored = create(&create_request(), Api::Client)
+        .unwrap()
+        .into_new_record(1)
+        .unwrap();
+    assert!(check_record(&stored).is_ok());
+    let config = json!({"additionalConfig": {"userinfo_response_type": "JWE"}});
+    let mut no_key = stored.clone();
+    validate_request(&config, Api::Client, Operation::Patch, &a)
+        .unwrap()
+        .apply_to(&mut no_key, 2);
+    assert!(check_record(&no_key).is_err());
+    stored.enc_public_key = Some("{\"kty\":\"RSA\"}".to_owned());
+    let mut with_key = stored.clone();
+    validate_request(&config, Api::Client, Operation::Patch, &a)
+        .unwrap()
+        .apply_to(&mut with_key, 2);
+    assert!(check_record(&with_key).is_ok());
+}
