@@ -2,12 +2,14 @@
 //! every operation's semantics, two backend instances standing for two replicas, fast failure against a closed
 //! port and a server that never answers, and (with `ESIGNET_TEST_RESTART_REDIS=1`) recovery after the local Redis
 //! is stopped and started again. Without a server the tests fail under `CI=true` and are skipped otherwise. Each
-//! run uses its own key prefix and deletes its keys. `redis/host.rs` runs the whole host on Redis.
+//! run uses its own key prefix and deletes its keys. `redis/outage.rs` stops and pauses the server; `redis/host.rs` runs the whole host on Redis.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 #[path = "redis/host.rs"]
 mod host;
+#[path = "redis/outage.rs"]
+mod outage;
 #[path = "redis/support.rs"]
 mod support;
 
@@ -179,7 +181,8 @@ async fn ping_describe_and_no_password_in_text() {
     let Some(f) = Fixture::new("describe").await else { return };
     f.caches[0].ping().await.unwrap();
     let described = f.caches[0].describe();
-    assert!(described.starts_with("redis ") && described.ends_with(" (standalone)"), "{described}");
+    let mode = if support::cluster() { " (cluster)" } else { " (standalone)" };
+    assert!(described.starts_with("redis ") && described.ends_with(mode), "{described}");
     let with_password = backend("redis://user:s3cr3t-pw@127.0.0.1:6379", Duration::from_millis(300));
     assert_eq!(with_password.describe(), "redis 127.0.0.1:6379 (standalone)");
     // This server has no such user: the failure names no password either.
@@ -208,8 +211,8 @@ async fn a_closed_port_fails_every_operation_fast() {
         for (i, r) in results.iter().enumerate() {
             assert!(matches!(r, Some(CacheError::Unavailable(_))), "round {round}, op {i}: {r:?}");
         }
-        // Nine operations, each within the bound (a refused connection fails at once).
-        assert!(t.elapsed() < bound * 9, "round {round} took {:?}", t.elapsed());
+        // A refused connection fails at once, far inside the bound (measured: 27 operations in ~5 ms).
+        assert!(t.elapsed() < bound * 2, "round {round} took {:?}", t.elapsed());
     }
     eprintln!("closed port: 27 failed operations in {:?}", started.elapsed());
 }
@@ -280,72 +283,4 @@ async fn operation_latency() {
     let rate = 6_400.0 / started.elapsed().as_secs_f64();
     eprintln!("redis backend: sequential set/take {sequential:?} per operation; 64 concurrent increments {rate:.0} ops/s");
     assert!(sequential < Duration::from_millis(20));
-}
-
-/// Stops the local Redis (`redis-cli shutdown nosave`), checks that operations fail fast while it is down, starts
-/// it again with the CI command and checks that the same backend instances recover (commands and pub/sub).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn recovers_after_redis_restarts() {
-    if std::env::var("ESIGNET_TEST_RESTART_REDIS").as_deref() != Ok("1") {
-        eprintln!("skipped: set ESIGNET_TEST_RESTART_REDIS=1 to stop and restart the local Redis in this test");
-        return;
-    }
-    let _serial = SERIAL.write().await;
-    let Some(f) = Fixture::new("restart").await else { return };
-    let [a, b] = &f.caches;
-    a.set(&f.key("before"), b"x".to_vec(), 30_000).await.unwrap();
-    // A waiter that is subscribed before the outage.
-    assert_eq!(b.wait(&f.key("warm"), 50).await.unwrap(), None);
-
-    support::stop_redis();
-    let mut slowest = Duration::ZERO;
-    for _ in 0..10 {
-        let t = Instant::now();
-        let r = a.get(&f.key("before")).await;
-        slowest = slowest.max(t.elapsed());
-        assert!(matches!(r, Err(CacheError::Unavailable(_))), "{r:?}");
-        let t = Instant::now();
-        let r = b.wait(&f.key("down"), 2_000).await;
-        slowest = slowest.max(t.elapsed());
-        assert!(matches!(r, Err(CacheError::Unavailable(_))), "{r:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    eprintln!("while Redis was down the slowest failure took {slowest:?}");
-    assert!(slowest < support::BOUND * 3, "slowest failure {slowest:?}");
-
-    let restarted = Instant::now();
-    support::start_redis();
-    let mut recovered = None;
-    while restarted.elapsed() < Duration::from_secs(15) {
-        if a.ping().await.is_ok() && b.set(&f.key("after"), b"y".to_vec(), 30_000).await.is_ok() {
-            recovered = Some(restarted.elapsed());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let recovered = recovered.expect("the backends did not recover after Redis came back");
-    eprintln!("commands recovered {recovered:?} after the start command");
-    assert_eq!(a.get(&f.key("after")).await.unwrap(), Some(b"y".to_vec()));
-
-    // Pub/sub recovers too: a waiter on one replica is woken by the other.
-    let channel = f.key("after-restart");
-    let waiter = {
-        let b = b.clone();
-        let channel = channel.clone();
-        tokio::spawn(async move {
-            loop {
-                match b.wait(&channel, 3_000).await {
-                    Err(CacheError::Unavailable(_)) => tokio::time::sleep(Duration::from_millis(50)).await,
-                    other => return other,
-                }
-            }
-        })
-    };
-    let t = Instant::now();
-    while !waiter.is_finished() && t.elapsed() < Duration::from_secs(10) {
-        a.notify(&channel, b"back".to_vec()).await.unwrap();
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(waiter.await.unwrap().unwrap(), Some(b"back".to_vec()));
-    eprintln!("pub/sub recovered {:?} after the start command", restarted.elapsed());
 }

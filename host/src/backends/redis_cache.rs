@@ -1,17 +1,18 @@
 //! The Redis `cache` backend: the cache shared by all replicas. Values live in Redis with a TTL (`SET PX`), single-use
 //! values are consumed with `GETDEL` (atomic across replicas), counters are created with their TTL by a small Lua
 //! script, and notify/wait use `PUBLISH` and one subscriber connection per process (see [`subscriber`]). Every
-//! command runs under a client-side timeout (`[cache] command_timeout_ms`), so a down or slow Redis turns into
-//! [`CacheError::Unavailable`] (the component answers 503) within that bound; the connection re-establishes itself
-//! when Redis returns.
+//! command runs under a client-side timeout (`[cache] command_timeout_ms`, default 500 ms), so a down or slow Redis
+//! turns into [`CacheError::Unavailable`] (the component answers 503) within that bound, and a refused connection
+//! fails at once; the connection re-establishes itself when Redis returns, without a failed command.
 //!
 //! Standalone Redis (one URL) is the supported mode. Redis Cluster (`[cache] cluster = true`, comma-separated seed
 //! URLs) is best effort: every operation here touches exactly one key, so it is correct on a cluster without any
 //! key convention, and `PUBLISH` is broadcast cluster-wide, so the subscriber listens on one seed node at a time.
-//! If a future operation moves state between keys atomically (e.g. `preauth:` → `authenticated:` in one script),
-//! those keys must share a slot: components should then put the flow's transaction id in a hash tag,
-//! `preauth:{<transactionId>}`, `authenticated:{<transactionId>}`, `rate:<api>:{<transactionId>}`; Redis hashes only
-//! the part inside the first `{...}`, so the host's `<namespace>:` prefix does not move a key to another slot.
+//! Recommendation for cluster deployments: the keys that a flow moves between (`preauth:`, `authenticated:`, and
+//! `rate:<api>:` per transaction) carry the transaction id as a hash tag, `preauth:{<transactionId>}`, so that one
+//! flow's transaction keys share a slot and a later atomic move between them (one script) stays possible. Redis
+//! hashes only the part inside the first `{...}`, so the host's `<namespace>:` prefix does not change the slot.
+//! Keys named by their own secret (`code:`, `redeemed:`, `userinfo:`, `jti:`) are looked up alone and need no tag.
 //! Keys and values are never logged.
 
 mod subscriber;
@@ -22,7 +23,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster_async::ClusterConnection;
-use redis::{Cmd, ConnectionAddr, IntoConnectionInfo, Pipeline, RedisError, RedisFuture, Value};
+use redis::{Cmd, ConnectionAddr, Pipeline, RedisError, RedisFuture, Value};
 
 use self::subscriber::Subscriber;
 use super::{CacheBackend, CacheError};
@@ -153,8 +154,21 @@ impl RedisCache {
         }
     }
 
-    /// Runs one command under the client-side timeout and maps its failure.
-    async fn run<T>(&self, op: &'static str, command: impl Future<Output = redis::RedisResult<T>>) -> Result<T, CacheError> {
+    /// Runs one command under the client-side timeout and maps its failure. A refused connection means that the
+    /// command was never sent, so it is tried once more on a fresh connection: the first command after Redis
+    /// returns finds the refusal of the last attempt, and the retry gets through. Nothing else is retried (a
+    /// command on a dropped connection may have run: `take` and `increment` must not run twice).
+    async fn run<T, F, Fut>(&self, op: &'static str, attempt: F) -> Result<T, CacheError>
+    where
+        F: Fn(Connection) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
+        let command = async {
+            match attempt(self.connection.clone()).await {
+                Err(e) if e.is_connection_refusal() => attempt(self.connection.clone()).await,
+                done => done,
+            }
+        };
         match tokio::time::timeout(self.timeout, command).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(e)) => Err(classify(op, &e)),
@@ -163,8 +177,7 @@ impl RedisCache {
     }
 
     async fn query<T: redis::FromRedisValue>(&self, op: &'static str, cmd: &Cmd) -> Result<T, CacheError> {
-        let mut connection = self.connection.clone();
-        self.run(op, cmd.query_async::<T>(&mut connection)).await
+        self.run(op, |mut connection| async move { cmd.query_async::<T>(&mut connection).await }).await
     }
 }
 
@@ -218,9 +231,12 @@ impl CacheBackend for RedisCache {
     }
 
     async fn increment(&self, key: &str, delta: i64, ttl_ms: u64) -> Result<i64, CacheError> {
-        let mut connection = self.connection.clone();
         let ttl = self.ttl_ms(ttl_ms);
-        self.run("increment", self.increment.key(key).arg(delta).arg(ttl).invoke_async::<i64>(&mut connection)).await
+        let script = &self.increment;
+        self.run("increment", |mut connection| async move {
+            script.key(key).arg(delta).arg(ttl).invoke_async::<i64>(&mut connection).await
+        })
+        .await
     }
 
     async fn notify(&self, channel: &str, message: Vec<u8>) -> Result<(), CacheError> {
@@ -237,13 +253,5 @@ impl CacheBackend for RedisCache {
 
     fn describe(&self) -> String {
         self.description.clone()
-    }
-}
-
-/// Parses a URL only to say where it points (for messages); never returns the password.
-pub fn describe_url(url: &str) -> String {
-    match url.into_connection_info() {
-        Ok(info) => address(info.addr()),
-        Err(_) => "an unparsable URL".into(),
     }
 }
