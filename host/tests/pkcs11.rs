@@ -4,6 +4,8 @@
 //! `SOFTHSM2_CONF` once per process, so every token these tests use is made up front in one directory. Without
 //! softhsm2 the tests fail under `CI=true` and print a loud SKIP otherwise.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod common;
 
 use std::path::PathBuf;
@@ -15,7 +17,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::object::{Attribute, AttributeInfo, AttributeType, ObjectClass};
-use cryptoki::session::UserType;
+use cryptoki::mechanism::Mechanism;
+use cryptoki::session::{Session, UserType};
 use esignet_host::backends::pkcs11::{system_clock, Clock, Pkcs11KeyStore, Pkcs11Settings};
 use esignet_host::backends::{jose, KeyError, KeyStore};
 use josekit::jwk::Jwk;
@@ -33,9 +36,9 @@ struct Hsm {
     pin: String,
 }
 
-fn init_token(dir: &std::path::Path, label: &str) -> Vec<(String, String)> {
+fn init_token(dir: &std::path::Path, label: &str, pin: &str) -> Vec<(String, String)> {
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/softhsm-init");
-    let out = Command::new(script).arg(dir).arg(label).stderr(Stdio::inherit()).output().expect("softhsm-init");
+    let out = Command::new(script).arg(dir).arg(label).arg(pin).stderr(Stdio::inherit()).output().expect("softhsm-init");
     assert!(out.status.success(), "softhsm-init failed");
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -50,12 +53,15 @@ fn hsm() -> Option<&'static Hsm> {
     HSM.get_or_init(|| {
         if Command::new("softhsm2-util").arg("--version").output().is_err() {
             assert!(std::env::var("CI").as_deref() != Ok("true"), "softhsm2 is not installed (CI=true: failing)");
-            eprintln!("\n*** SKIP: softhsm2 is not installed; the PKCS#11 tests did not run (apt-get install softhsm2) ***\n");
+            // Straight to stderr, past the test harness's output capture.
+            let skip = "\n*** SKIP: softhsm2 is not installed; the PKCS#11 tests did not run (apt-get install softhsm2) ***\n";
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), skip.as_bytes());
             return None;
         }
         let dir = common::temp_dir("pkcs11");
-        let exports = init_token(&dir, TEST_TOKEN);
-        init_token(&dir, HOST_TOKEN);
+        let pin = format!("{:016x}", rand::random::<u64>());
+        let exports = init_token(&dir, TEST_TOKEN, &pin);
+        init_token(&dir, HOST_TOKEN, &pin);
         let get = |k: &str| exports.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).expect(k);
         let hsm = Hsm { dir, module: get("ESIGNET_PKCS11_MODULE"), conf: get("SOFTHSM2_CONF"), pin: get("ESIGNET_PKCS11_PIN") };
         // Before any C_Initialize in this process (they all happen after this initializer returns).
@@ -163,6 +169,16 @@ async fn keys_persist_across_backend_instances_on_one_token() {
     assert_eq!(second.verify_own("persist", &jws).await.unwrap().1, b"hello");
 }
 
+/// A logged-in session of this test's own, beside the backend's.
+fn raw_session(hsm: &Hsm, token: &str) -> (Pkcs11, Session) {
+    let ctx = Pkcs11::new(&hsm.module).unwrap();
+    let _ = ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+    let slot = ctx.get_slots_with_token().unwrap().into_iter().find(|s| ctx.get_token_info(*s).unwrap().label() == token).unwrap();
+    let session = ctx.open_ro_session(slot).unwrap();
+    let _ = session.login(UserType::User, Some(&hsm.pin.clone().into()));
+    (ctx, session)
+}
+
 #[tokio::test]
 async fn private_keys_cannot_be_read_out_of_the_token() {
     let Some(hsm) = hsm() else { return };
@@ -170,11 +186,7 @@ async fn private_keys_cannot_be_read_out_of_the_token() {
     for (purpose, alg) in [("secret-ec", "ES256"), ("secret-rsa", "RS256"), ("secret-enc", "RSA-OAEP-256")] {
         keys.current_key(purpose, alg).await.unwrap();
     }
-    let ctx = Pkcs11::new(&hsm.module).unwrap();
-    let _ = ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
-    let slot = ctx.get_slots_with_token().unwrap().into_iter().find(|s| ctx.get_token_info(*s).unwrap().label() == TEST_TOKEN).unwrap();
-    let session = ctx.open_ro_session(slot).unwrap();
-    let _ = session.login(UserType::User, Some(&hsm.pin.clone().into()));
+    let (_ctx, session) = raw_session(hsm, TEST_TOKEN);
     let privates = session.find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)]).unwrap();
     let mut checked = 0;
     for handle in privates {
@@ -290,6 +302,25 @@ async fn measure_signatures_per_second() {
             let rate = total as f64 / started.elapsed().as_secs_f64();
             eprintln!("MEASURE pkcs11 {alg}: {rate:.0} JWS/s with {tasks} concurrent task(s) (SoftHSM2, 2 cores)");
         }
+        // The token alone, for comparison: C_Sign in a loop on one session, no JWS, no thread hand-off.
+        let (_ctx, session) = raw_session(hsm, TEST_TOKEN);
+        let private = session
+            .find_objects(&[Attribute::Class(ObjectClass::PRIVATE_KEY)])
+            .unwrap()
+            .into_iter()
+            .find(|h| match session.get_attributes(*h, &[AttributeType::Label]).unwrap().pop() {
+                Some(Attribute::Label(l)) => l.starts_with(format!("esignet:{purpose}:").as_bytes()),
+                _ => false,
+            })
+            .unwrap();
+        let mechanism = if alg == "ES256" { Mechanism::Ecdsa } else { Mechanism::Sha256RsaPkcs };
+        let data = if alg == "ES256" { Sha256::digest(b"x").to_vec() } else { b"x".to_vec() };
+        let (started, mut n) = (Instant::now(), 0u64);
+        while started.elapsed() < Duration::from_millis(1_500) {
+            session.sign(&mechanism, private, &data).unwrap();
+            n += 1;
+        }
+        eprintln!("MEASURE raw C_Sign {alg}: {:.0}/s on one session", n as f64 / started.elapsed().as_secs_f64());
     }
 }
 

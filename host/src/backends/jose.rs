@@ -8,8 +8,11 @@ use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
 use josekit::jwk::alg::rsa::RsaKeyPair;
 use josekit::jwk::{Jwk, KeyPair};
 use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier};
+use parking_lot::Mutex;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock};
 
 use super::KeyError;
 
@@ -56,7 +59,46 @@ pub fn public_jwk(jwk: &Jwk) -> Result<Value, KeyError> {
     Ok(Value::Object(map))
 }
 
-fn signer(alg: &str, jwk: &Jwk) -> Result<Box<dyn JwsSigner>, KeyError> {
+/// Keys parsed into OpenSSL objects, by SHA-256 of (algorithm, JWK JSON). Parsing a JWK (DER encoding, OpenSSL
+/// 3's decoder, RSA blinding set-up) cost more than the RSA signature itself — about 40 % of a login's host CPU in
+/// the login benchmark — so each key is parsed once. Bounded: a full cache is emptied and refilled.
+const KEY_CACHE_MAX: usize = 512;
+static SIGNERS: LazyLock<Mutex<HashMap<[u8; 32], Arc<dyn JwsSigner>>>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+static VERIFIERS: LazyLock<Mutex<HashMap<[u8; 32], Arc<dyn JwsVerifier>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn cache_key(alg: &str, jwk: &Map<String, Value>) -> Result<[u8; 32], KeyError> {
+    let mut hash = Sha256::new();
+    hash.update(alg.as_bytes());
+    hash.update([0u8]);
+    hash.update(serde_json::to_vec(jwk).map_err(invalid)?);
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&hash.finalize());
+    Ok(key)
+}
+
+fn cached<T: ?Sized>(
+    cache: &Mutex<HashMap<[u8; 32], Arc<T>>>,
+    key: [u8; 32],
+    make: impl FnOnce() -> Result<Arc<T>, KeyError>,
+) -> Result<Arc<T>, KeyError> {
+    if let Some(hit) = cache.lock().get(&key) {
+        return Ok(hit.clone());
+    }
+    let made = make()?;
+    let mut cache = cache.lock();
+    if cache.len() >= KEY_CACHE_MAX {
+        cache.clear();
+    }
+    cache.insert(key, made.clone());
+    Ok(made)
+}
+
+fn signer(alg: &str, jwk: &Jwk) -> Result<Arc<dyn JwsSigner>, KeyError> {
+    cached(&SIGNERS, cache_key(alg, jwk.as_ref())?, || Ok(Arc::from(parse_signer(alg, jwk)?)))
+}
+
+fn parse_signer(alg: &str, jwk: &Jwk) -> Result<Box<dyn JwsSigner>, KeyError> {
     use josekit::jws::*;
     Ok(match alg {
         "RS256" => Box::new(RS256.signer_from_jwk(jwk).map_err(invalid)?),
@@ -66,7 +108,11 @@ fn signer(alg: &str, jwk: &Jwk) -> Result<Box<dyn JwsSigner>, KeyError> {
     })
 }
 
-fn verifier(alg: &str, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, KeyError> {
+fn verifier(alg: &str, jwk: &Jwk) -> Result<Arc<dyn JwsVerifier>, KeyError> {
+    cached(&VERIFIERS, cache_key(alg, jwk.as_ref())?, || Ok(Arc::from(parse_verifier(alg, jwk)?)))
+}
+
+fn parse_verifier(alg: &str, jwk: &Jwk) -> Result<Box<dyn JwsVerifier>, KeyError> {
     use josekit::jws::*;
     Ok(match alg {
         "RS256" => Box::new(RS256.verifier_from_jwk(jwk).map_err(invalid)?),
@@ -222,6 +268,20 @@ mod tests {
         let jws = sign("ES256", &signer_key, Map::new(), b"x").unwrap();
         assert!(!jws_header(&jws).unwrap().contains_key("kid"));
         assert_eq!(verify(&jws, &public, &["ES256".to_string()]).unwrap().1, b"x");
+    }
+
+    #[test]
+    fn parsed_keys_are_cached_per_key_not_shared_between_keys() {
+        let (a, b) = (generate_key("RS256").unwrap(), generate_key("RS256").unwrap());
+        let public = |k: &Jwk| Jwk::from_map(public_jwk(k).unwrap().as_object().unwrap().clone()).unwrap();
+        let allowed = vec!["RS256".to_string()];
+        for _ in 0..2 {
+            let jws = sign("RS256", &a, Map::new(), b"x").unwrap();
+            assert_eq!(verify(&jws, &public(&a), &allowed).unwrap().1, b"x");
+            assert!(verify(&jws, &public(&b), &allowed).is_err());
+        }
+        assert!(Arc::ptr_eq(&signer("RS256", &a).unwrap(), &signer("RS256", &a).unwrap()));
+        assert!(!Arc::ptr_eq(&signer("RS256", &a).unwrap(), &signer("RS256", &b).unwrap()));
     }
 
     #[test]

@@ -4,12 +4,20 @@
 //! token sign it raw, and public keys are read from the token into JWKs whose `kid` is the RFC 7638 thumbprint.
 //! Rotation matches the soft keystore: a key is current for `rotate_after` and stays in the JWKS for `retain`
 //! more. Several replicas may share one token and start at the same moment, and PKCS#11 offers no atomic
-//! "create if absent": so a replica that finds no current key generates one, lists the token again and uses the
-//! *oldest* current key (ties broken by `kid`), and every replica re-lists the token every few seconds. Replicas
-//! that raced therefore converge on one key within that interval, and every key any of them signed with is in
-//! every replica's JWKS (the extra keys simply expire). For JWE (RSA-OAEP-256) the token unwraps the content
-//! key and `josekit` decrypts the content with it in the host; josekit never sees the private key.
+//! "create if absent": so a replica that finds no current key waits a random moment, looks again, generates one
+//! only if there is still none, waits for other racers' keys to appear, lists the token again and uses the
+//! *oldest* current key (ties broken by `kid`); and every replica re-lists the token every few seconds. Racing
+//! replicas therefore agree on one key at once in the usual case and within that interval in any case, and every
+//! key any of them signed with is in every replica's JWKS (the extra keys simply expire). For JWE (RSA-OAEP-256)
+//! the token unwraps the content key and `josekit` decrypts the content with it in the host ([`jwe`]); josekit
+//! never sees the private key. Keys past their JWKS lifetime are left in the token (deleting key material is the
+//! operator's decision).
+//! Layout: [`token`] (module, sessions, raw operations), [`objects`] (templates, labels, public keys → JWK),
+//! [`oaep`] (OAEP unpadding for tokens without SHA-256 OAEP), [`jwe`].
 
+mod jwe;
+mod objects;
+mod oaep;
 mod token;
 
 use std::collections::HashMap;
@@ -20,8 +28,6 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use cryptoki::types::AuthPin;
-use josekit::jwe::{JweAlgorithm, JweContentEncryption, JweDecrypter, JweHeader, RSA_OAEP_256};
-use josekit::JoseError;
 use parking_lot::{Mutex, RwLock};
 use serde_json::{Map, Value};
 
@@ -31,6 +37,10 @@ use crate::runtime_config::KeysConfig;
 
 /// How long a listing of the token's keys is trusted before it is read again.
 const REFRESH: Duration = Duration::from_secs(5);
+
+/// Upper bound of the random pause before generating a key, and the pause after (see [`Inner::current`]).
+const GENERATION_JITTER_MS: u64 = 200;
+const GENERATION_SETTLE: Duration = Duration::from_millis(300);
 
 /// Seconds since the Unix epoch; injectable so that rotation can be tested without waiting.
 pub type Clock = Arc<dyn Fn() -> i64 + Send + Sync>;
@@ -93,7 +103,7 @@ pub struct Pkcs11KeyStore {
 }
 
 struct Inner {
-    token: Token,
+    token: Arc<Token>,
     rotate_after_secs: i64,
     retain_secs: i64,
     clock: Clock,
@@ -121,7 +131,7 @@ impl Pkcs11KeyStore {
         tokio::task::spawn_blocking(move || {
             let token = Token::open(&settings.module, &settings.token, settings.pin, settings.sessions)?;
             let inner = Inner {
-                token,
+                token: Arc::new(token),
                 rotate_after_secs: settings.rotate_after_secs,
                 retain_secs: settings.retain_secs,
                 clock: settings.clock,
@@ -207,7 +217,15 @@ impl Inner {
         if let Some(k) = self.pick(purpose, alg, now) {
             return Ok(k);
         }
+        // Replicas starting together: a random pause before generating lets one of them go first and the others
+        // find its key; a pause after lets every racer's key appear before picking the oldest.
+        std::thread::sleep(Duration::from_millis(rand::random::<u64>() % GENERATION_JITTER_MS));
+        self.refresh()?;
+        if let Some(k) = self.pick(purpose, alg, now) {
+            return Ok(k);
+        }
         self.token.generate(purpose, alg, now)?;
+        std::thread::sleep(GENERATION_SETTLE);
         self.refresh()?;
         self.pick(purpose, alg, now)
             .ok_or_else(|| KeyError::Unavailable("the key pair just generated is not in the token".into()))
@@ -269,7 +287,7 @@ impl Inner {
         let key = self
             .by_kid(purpose, None, kid)?
             .ok_or_else(|| KeyError::Verification("unknown or expired kid".into()))?;
-        jose::verify(jws, &key.jwk, &[key.alg.clone()])
+        jose::verify(jws, &key.jwk, std::slice::from_ref(&key.alg))
     }
 
     fn public_jwks(&self, purposes: &[(String, String)]) -> Result<Vec<Value>, KeyError> {
@@ -287,86 +305,19 @@ impl Inner {
         Ok(out)
     }
 
-    fn decrypt_jwe(self: &Arc<Self>, purpose: &str, alg: &str, jwe: &str) -> Result<Vec<u8>, KeyError> {
+    fn decrypt_jwe(&self, purpose: &str, alg: &str, jwe: &str) -> Result<Vec<u8>, KeyError> {
         if alg != "RSA-OAEP-256" {
             return Err(KeyError::Invalid(format!("unsupported key management algorithm {alg}")));
         }
         let current = self.current(purpose, alg)?;
         // A JWE naming a retained key (encrypted before a rotation) is still decrypted with that key.
-        let key = match jwe_kid(jwe)? {
+        let key = match jwe::kid(jwe)? {
             Some(kid) => self
                 .by_kid(purpose, Some(alg), &kid)?
                 .ok_or_else(|| KeyError::Verification("JWE for an unknown or expired key".into()))?,
             None => current,
         };
-        let decrypter = TokenDecrypter { inner: self.clone(), key, failure: Arc::new(Mutex::new(None)) };
-        match josekit::jwe::deserialize_compact(jwe, &decrypter) {
-            Ok((plaintext, _)) => Ok(plaintext),
-            Err(e) => Err(match decrypter.failure.lock().take() {
-                Some(unavailable) => unavailable,
-                None => KeyError::Verification(e.to_string()),
-            }),
-        }
-    }
-}
-
-/// The `kid` of a compact JWE's protected header, if any.
-fn jwe_kid(jwe: &str) -> Result<Option<String>, KeyError> {
-    let first = jwe.split('.').next().unwrap_or_default();
-    let bytes = URL_SAFE_NO_PAD.decode(first).map_err(|e| KeyError::Invalid(format!("JWE header: {e}")))?;
-    let header: Value = serde_json::from_slice(&bytes).map_err(|e| KeyError::Invalid(format!("JWE header: {e}")))?;
-    Ok(header.get("kid").and_then(Value::as_str).map(str::to_string))
-}
-
-/// A josekit decrypter whose "private key" step is the token's RSA-OAEP decryption of the encrypted CEK.
-#[derive(Clone)]
-struct TokenDecrypter {
-    inner: Arc<Inner>,
-    key: Arc<TokenKey>,
-    /// The token's own failure (as opposed to a bad JWE), reported as `Unavailable` rather than `Verification`.
-    failure: Arc<Mutex<Option<KeyError>>>,
-}
-
-impl std::fmt::Debug for TokenDecrypter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenDecrypter").field("kid", &self.key.kid()).finish()
-    }
-}
-
-impl JweDecrypter for TokenDecrypter {
-    fn algorithm(&self) -> &dyn JweAlgorithm {
-        &RSA_OAEP_256
-    }
-
-    fn key_id(&self) -> Option<&str> {
-        None
-    }
-
-    fn decrypt(
-        &self,
-        encrypted_key: Option<&[u8]>,
-        cencryption: &dyn JweContentEncryption,
-        _header: &JweHeader,
-    ) -> Result<std::borrow::Cow<'_, [u8]>, JoseError> {
-        let encrypted = encrypted_key.ok_or_else(|| JoseError::InvalidJweFormat(anyhow::anyhow!("no encrypted key")))?;
-        match self.inner.token.decrypt_oaep(&self.key, encrypted) {
-            Ok(Some(cek)) if cek.len() == cencryption.key_len() => Ok(cek.into()),
-            // RFC 7516 §11.5: a CEK that fails to decrypt is replaced by a random one, so that the caller sees
-            // the same failure (at the tag check) whatever went wrong, and learns nothing about the padding.
-            Ok(_) => {
-                let mut random = vec![0u8; cencryption.key_len()];
-                rand::Rng::fill(&mut rand::thread_rng(), random.as_mut_slice());
-                Ok(random.into())
-            }
-            Err(e) => {
-                *self.failure.lock() = Some(e);
-                Err(JoseError::InvalidJweFormat(anyhow::anyhow!("key backend unavailable")))
-            }
-        }
-    }
-
-    fn box_clone(&self) -> Box<dyn JweDecrypter> {
-        Box::new(self.clone())
+        jwe::decrypt(&self.token, key, jwe)
     }
 }
 

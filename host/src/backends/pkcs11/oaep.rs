@@ -39,7 +39,7 @@ pub fn decode(em: &[u8]) -> Option<Vec<u8>> {
     let mut seed = masked_seed.to_vec();
     xor_into(&mut seed, &mgf1(masked_db, H));
     let mut db = masked_db.to_vec();
-    xor_into(&mut db, &mgf1(&seed, db.len()));
+    xor_into(&mut db, &mgf1(&seed, masked_db.len()));
 
     let label_hash = Sha256::digest(b"");
     let mut valid = em[0].ct_eq(&0) & db[..H].ct_eq(label_hash.as_slice());
@@ -71,7 +71,8 @@ mod tests {
         db.resize(k - message.len() - H - 2, 0);
         db.push(1);
         db.extend_from_slice(message);
-        xor_into(&mut db, &mgf1(&seed, db.len()));
+        let mask = mgf1(&seed, db.len());
+        xor_into(&mut db, &mask);
         let mut masked_seed = seed.to_vec();
         xor_into(&mut masked_seed, &mgf1(&db, H));
         [vec![0u8], masked_seed, db].concat()

@@ -1,13 +1,12 @@
-//! The PKCS#11 token itself, through `cryptoki`: loading the module, finding the slot by token label, a pool of
-//! logged-in sessions (a `Session` is not `Sync`, so each operation checks one out and puts it back), generating
-//! key pairs inside the token, listing this host's key pairs with their public halves as JWKs, and the raw
+//! The PKCS#11 token itself, through `cryptoki`: loading and initializing the module once per process, finding
+//! the slot by token label, a pool of logged-in sessions (a `Session` is not `Sync`, so each operation checks one
+//! out and puts it back), generating key pairs inside the token, listing this host's key pairs, and the raw
 //! private-key operations (sign, RSA-OAEP decrypt). Nothing here ever asks the token for private key material.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::error::{Error as HsmError, RvError};
 use cryptoki::mechanism::rsa::{PkcsMgfType, PkcsOaepParams, PkcsOaepSource, PkcsPssParams};
@@ -18,15 +17,11 @@ use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
 use josekit::jwk::Jwk;
 use parking_lot::Mutex;
-use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::objects::{check_unreadable, pair_template, parse_label, public_jwk};
+use super::oaep;
 use crate::backends::{jose, KeyError};
-
-/// DER encoding of the P-256 curve OID (1.2.840.10045.3.1.7), the `CKA_EC_PARAMS` of an ES256 key.
-const P256_PARAMS: [u8; 10] = [0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
-/// Label prefix of the key pairs this host owns; the rest is `<purpose>:<alg>:<created epoch>`.
-const PREFIX: &str = "esignet:";
 
 /// A failure inside one token operation: either the token said no, or what it returned made no sense.
 pub enum OpError {
@@ -67,12 +62,31 @@ impl TokenKey {
     }
 }
 
+/// The module's context, loaded and `C_Initialize`d once per process and never unloaded: PKCS#11 allows one
+/// initialization per process, and unloading a module behind live sessions of another context would crash.
+fn context(module: &str) -> Result<Pkcs11, KeyError> {
+    static CONTEXTS: OnceLock<Mutex<HashMap<String, Pkcs11>>> = OnceLock::new();
+    let mut contexts = CONTEXTS.get_or_init(|| Mutex::new(HashMap::new())).lock();
+    if let Some(ctx) = contexts.get(module) {
+        return Ok(ctx.clone());
+    }
+    let ctx = Pkcs11::new(module).map_err(|e| unavailable(&format!("loading PKCS#11 module {module}"), e))?;
+    match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
+        Ok(()) | Err(HsmError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
+        Err(e) => return Err(unavailable(&format!("initializing PKCS#11 module {module}"), e)),
+    }
+    contexts.insert(module.to_string(), ctx.clone());
+    Ok(ctx)
+}
+
 pub struct Token {
     ctx: Pkcs11,
     slot: Slot,
     pin: AuthPin,
     idle: Mutex<Vec<Session>>,
     max_idle: usize,
+    /// Set once the token turns out not to support RSA-OAEP with SHA-256 (see [`oaep`]).
+    oaep_in_host: AtomicBool,
     pub module: String,
     pub label: String,
 }
@@ -80,11 +94,7 @@ pub struct Token {
 impl Token {
     /// Loads the module, finds the token by label and logs in once (which also checks the PIN).
     pub fn open(module: &str, label: &str, pin: AuthPin, max_idle: usize) -> Result<Token, KeyError> {
-        let ctx = Pkcs11::new(module).map_err(|e| unavailable(&format!("loading PKCS#11 module {module}"), e))?;
-        match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
-            Ok(()) | Err(HsmError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(e) => return Err(unavailable(&format!("initializing PKCS#11 module {module}"), e)),
-        }
+        let ctx = context(module)?;
         let slots = ctx.get_slots_with_token().map_err(|e| unavailable("listing PKCS#11 slots", e))?;
         let slot = slots
             .into_iter()
@@ -96,6 +106,7 @@ impl Token {
             pin,
             idle: Mutex::new(Vec::new()),
             max_idle: max_idle.max(1),
+            oaep_in_host: AtomicBool::new(false),
             module: module.to_string(),
             label: label.to_string(),
         };
@@ -104,6 +115,7 @@ impl Token {
         Ok(token)
     }
 
+    /// A new read-write session, logged in (the login is per application, so `UserAlreadyLoggedIn` is normal).
     fn open_session(&self) -> Result<Session, KeyError> {
         let what = || format!("opening a session on token `{}`", self.label);
         let session = self.ctx.open_rw_session(self.slot).map_err(|e| unavailable(&what(), e))?;
@@ -154,51 +166,20 @@ impl Token {
         }
     }
 
-    /// Generates a key pair for (purpose, alg) inside the token: private half sensitive and never extractable.
-    /// `CKA_LABEL` is `esignet:<purpose>:<alg>:<created>`; `CKA_ID` adds a random suffix so that two replicas
-    /// generating in the same second still make distinguishable pairs.
+    /// Generates a key pair for (purpose, alg) inside the token, and destroys it again should the token have made
+    /// the private half readable.
     pub fn generate(&self, purpose: &str, alg: &str, created: i64) -> Result<(), KeyError> {
-        let label = format!("{PREFIX}{purpose}:{alg}:{created}");
-        let id = format!("{label}:{}", hex::encode(rand::random::<[u8; 8]>())).into_bytes();
-        let common = |public: bool| {
-            vec![
-                Attribute::Token(true),
-                Attribute::Private(!public),
-                Attribute::Label(label.clone().into_bytes()),
-                Attribute::Id(id.clone()),
-            ]
-        };
-        let (mut public, mut private) = (common(true), common(false));
-        private.extend([Attribute::Sensitive(true), Attribute::Extractable(false)]);
-        let mechanism = match alg {
-            "ES256" => {
-                public.extend([Attribute::EcParams(P256_PARAMS.to_vec()), Attribute::Verify(true)]);
-                private.push(Attribute::Sign(true));
-                Mechanism::EccKeyPairGen
-            }
-            "RS256" | "PS256" | "RSA-OAEP-256" => {
-                let enc = alg == "RSA-OAEP-256";
-                public.extend([
-                    Attribute::ModulusBits(2048u64.into()),
-                    Attribute::PublicExponent(vec![1, 0, 1]),
-                    Attribute::Verify(!enc),
-                    Attribute::Encrypt(enc),
-                ]);
-                private.extend([Attribute::Sign(!enc), Attribute::Decrypt(enc)]);
-                Mechanism::RsaPkcsKeyPairGen
-            }
-            other => return Err(KeyError::Invalid(format!("unsupported key algorithm {other}"))),
-        };
+        let t = pair_template(purpose, alg, created)?;
         self.with_session("generating a key pair in the token", |s| {
-            let (pub_handle, priv_handle) = s.generate_key_pair(&mechanism, &public, &private)?;
-            if let Err(e) = check_unreadable(s, priv_handle) {
-                let _ = s.destroy_object(priv_handle);
-                let _ = s.destroy_object(pub_handle);
+            let (public, private) = s.generate_key_pair(&t.mechanism, &t.public, &t.private)?;
+            if let Err(e) = check_unreadable(s, private) {
+                let _ = s.destroy_object(private);
+                let _ = s.destroy_object(public);
                 return Err(e);
             }
             Ok(())
         })?;
-        tracing::info!(token = %self.label, key = %label, "generated a key pair inside the token");
+        tracing::info!(token = %self.label, key = %t.label, "generated a key pair inside the token");
         Ok(())
     }
 
@@ -209,9 +190,8 @@ impl Token {
             let template = [Attribute::Class(ObjectClass::PUBLIC_KEY), Attribute::Token(true)];
             let mut out = Vec::new();
             for handle in s.find_objects(&template)? {
-                let attrs = s.get_attributes(handle, &[AttributeType::Label, AttributeType::Id])?;
                 let (mut label, mut id) = (Vec::new(), Vec::new());
-                for a in attrs {
+                for a in s.get_attributes(handle, &[AttributeType::Label, AttributeType::Id])? {
                     match a {
                         Attribute::Label(l) => label = l,
                         Attribute::Id(i) => id = i,
@@ -223,7 +203,7 @@ impl Token {
                     continue;
                 }
                 let Some((purpose, alg, created)) = parse_label(&label) else { continue };
-                match self.load_pair(s, handle, id, purpose, alg, created) {
+                match load_pair(s, handle, id, purpose, alg, created) {
                     Ok(Some(k)) => out.push(Arc::new(k)),
                     Ok(None) => {}
                     Err(OpError::Key(e)) => tracing::warn!(token = %self.label, error = %e, "skipping a key pair"),
@@ -232,25 +212,6 @@ impl Token {
             }
             Ok(out)
         })
-    }
-
-    fn load_pair(
-        &self,
-        s: &Session,
-        public: ObjectHandle,
-        id: Vec<u8>,
-        purpose: String,
-        alg: String,
-        created: i64,
-    ) -> Result<Option<TokenKey>, OpError> {
-        let template = [Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Token(true), Attribute::Id(id.clone())];
-        let Some(private) = s.find_objects(&template)?.into_iter().next() else { return Ok(None) };
-        check_unreadable(s, private)?;
-        let mut jwk = public_jwk(s, public, &alg)?;
-        jwk.set_key_id(jose::thumbprint(&jwk)?);
-        jwk.set_algorithm(&alg);
-        jwk.set_key_use(if alg.starts_with("RSA-OAEP") { "enc" } else { "sig" });
-        Ok(Some(TokenKey { id, purpose, alg, created, private, jwk }))
     }
 
     /// Signs a JWS signing input with the private key; returns the signature as JWS wants it.
@@ -280,24 +241,71 @@ impl Token {
         Ok(signature)
     }
 
-    /// RSA-OAEP (SHA-256, MGF1-SHA-256, empty label) decryption of a JWE encrypted key; `None` when the token
-    /// rejects the ciphertext itself (as opposed to failing).
+    /// RSA-OAEP (SHA-256, MGF1-SHA-256, empty label) decryption of a JWE encrypted key; `None` when the
+    /// ciphertext is not valid for this key (as opposed to the token failing). Tokens without SHA-256 OAEP
+    /// (SoftHSM 2.6 knows only SHA-1) do the raw RSA operation (`CKM_RSA_X_509`) and the host removes the padding.
     pub fn decrypt_oaep(&self, key: &TokenKey, encrypted: &[u8]) -> Result<Option<Vec<u8>>, KeyError> {
-        self.with_session("decrypting in the token", |s| {
-            let params = PkcsOaepParams::new(MechanismType::SHA256, PkcsMgfType::MGF1_SHA256, PkcsOaepSource::empty());
-            match s.decrypt(&Mechanism::RsaPkcsOaep(params), key.private, encrypted) {
-                Ok(cek) => Ok(Some(cek)),
-                Err(HsmError::Pkcs11(
-                    RvError::EncryptedDataInvalid
-                    | RvError::EncryptedDataLenRange
-                    | RvError::DataInvalid
-                    | RvError::DataLenRange,
-                    _,
-                )) => Ok(None),
+        if !self.oaep_in_host.load(Ordering::Relaxed) {
+            let outcome = self.with_session("decrypting in the token", |s| {
+                let params =
+                    PkcsOaepParams::new(MechanismType::SHA256, PkcsMgfType::MGF1_SHA256, PkcsOaepSource::empty());
+                match s.decrypt(&Mechanism::RsaPkcsOaep(params), key.private, encrypted) {
+                    Ok(cek) => Ok(Some(Some(cek))),
+                    Err(HsmError::Pkcs11(rv, _)) if rejected(rv) => Ok(Some(None)),
+                    Err(HsmError::Pkcs11(
+                        RvError::MechanismInvalid | RvError::MechanismParamInvalid | RvError::ArgumentsBad,
+                        _,
+                    )) => Ok(None),
+                    Err(e) => Err(e.into()),
+                }
+            })?;
+            if let Some(result) = outcome {
+                return Ok(result);
+            }
+            tracing::warn!(token = %self.label, "token lacks RSA-OAEP with SHA-256; removing OAEP padding in the host");
+            self.oaep_in_host.store(true, Ordering::Relaxed);
+        }
+        let block = self.with_session("decrypting in the token", |s| {
+            match s.decrypt(&Mechanism::RsaX509, key.private, encrypted) {
+                Ok(block) => Ok(Some(block)),
+                Err(HsmError::Pkcs11(rv, _)) if rejected(rv) => Ok(None),
                 Err(e) => Err(e.into()),
             }
-        })
+        })?;
+        Ok(block.and_then(|mut block| {
+            // The encoded message has the modulus' length, as the ciphertext does; restore leading zeros.
+            if block.len() < encrypted.len() {
+                block.splice(0..0, std::iter::repeat_n(0u8, encrypted.len() - block.len()));
+            }
+            oaep::decode(&block)
+        }))
     }
+}
+
+fn load_pair(
+    s: &Session,
+    public: ObjectHandle,
+    id: Vec<u8>,
+    purpose: String,
+    alg: String,
+    created: i64,
+) -> Result<Option<TokenKey>, OpError> {
+    let template = [Attribute::Class(ObjectClass::PRIVATE_KEY), Attribute::Token(true), Attribute::Id(id.clone())];
+    let Some(private) = s.find_objects(&template)?.into_iter().next() else { return Ok(None) };
+    check_unreadable(s, private)?;
+    let mut jwk = public_jwk(s, public, &alg)?;
+    jwk.set_key_id(jose::thumbprint(&jwk)?);
+    jwk.set_algorithm(&alg);
+    jwk.set_key_use(if alg.starts_with("RSA-OAEP") { "enc" } else { "sig" });
+    Ok(Some(TokenKey { id, purpose, alg, created, private, jwk }))
+}
+
+/// The token refused the ciphertext itself.
+fn rejected(rv: RvError) -> bool {
+    matches!(
+        rv,
+        RvError::EncryptedDataInvalid | RvError::EncryptedDataLenRange | RvError::DataInvalid | RvError::DataLenRange
+    )
 }
 
 /// A session error after which the session itself is unusable.
@@ -306,95 +314,4 @@ fn session_lost(rv: RvError) -> bool {
         rv,
         RvError::SessionHandleInvalid | RvError::SessionClosed | RvError::UserNotLoggedIn | RvError::TokenNotPresent
     )
-}
-
-/// Refuses a private key that the token would let anyone read: it must be sensitive and not extractable.
-fn check_unreadable(s: &Session, private: ObjectHandle) -> Result<(), OpError> {
-    let attrs = s.get_attributes(private, &[AttributeType::Sensitive, AttributeType::Extractable])?;
-    let sensitive = attrs.iter().any(|a| matches!(a, Attribute::Sensitive(true)));
-    let not_extractable = attrs.iter().any(|a| matches!(a, Attribute::Extractable(false)));
-    if sensitive && not_extractable {
-        Ok(())
-    } else {
-        Err(OpError::Key(KeyError::Unavailable(
-            "a private key in the token is readable (CKA_SENSITIVE false or CKA_EXTRACTABLE true); refusing it".into(),
-        )))
-    }
-}
-
-/// `esignet:<purpose>:<alg>:<created>` → its parts (the purpose may itself contain `:`).
-fn parse_label(label: &[u8]) -> Option<(String, String, i64)> {
-    let rest = std::str::from_utf8(label).ok()?.strip_prefix(PREFIX)?;
-    let (head, created) = rest.rsplit_once(':')?;
-    let (purpose, alg) = head.rsplit_once(':')?;
-    Some((purpose.to_string(), alg.to_string(), created.parse().ok()?))
-}
-
-fn b64(bytes: &[u8]) -> Value {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len().saturating_sub(1));
-    Value::String(URL_SAFE_NO_PAD.encode(&bytes[start..]))
-}
-
-/// The public key object as a JWK (without `kid`/`alg`/`use`).
-fn public_jwk(s: &Session, public: ObjectHandle, alg: &str) -> Result<Jwk, OpError> {
-    let mut map = Map::new();
-    if alg == "ES256" {
-        let point = match s.get_attributes(public, &[AttributeType::EcPoint])?.pop() {
-            Some(Attribute::EcPoint(p)) => p,
-            _ => return Err(KeyError::Unavailable("EC public key without CKA_EC_POINT".into()).into()),
-        };
-        let raw = ec_point(&point)?;
-        map.insert("kty".into(), "EC".into());
-        map.insert("crv".into(), "P-256".into());
-        map.insert("x".into(), Value::String(URL_SAFE_NO_PAD.encode(&raw[1..33])));
-        map.insert("y".into(), Value::String(URL_SAFE_NO_PAD.encode(&raw[33..65])));
-    } else {
-        let attrs = s.get_attributes(public, &[AttributeType::Modulus, AttributeType::PublicExponent])?;
-        let (mut n, mut e) = (None, None);
-        for a in attrs {
-            match a {
-                Attribute::Modulus(m) => n = Some(m),
-                Attribute::PublicExponent(x) => e = Some(x),
-                _ => {}
-            }
-        }
-        let (Some(n), Some(e)) = (n, e) else {
-            return Err(KeyError::Unavailable("RSA public key without modulus or exponent".into()).into());
-        };
-        map.insert("kty".into(), "RSA".into());
-        map.insert("n".into(), b64(&n));
-        map.insert("e".into(), b64(&e));
-    }
-    Jwk::from_map(map).map_err(|e| OpError::Key(KeyError::Unavailable(format!("public key: {e}"))))
-}
-
-/// `CKA_EC_POINT` is a DER OCTET STRING around the uncompressed point (`04 41 04 x y`); some tokens give the
-/// bare point. Returns the 65-byte uncompressed point.
-fn ec_point(value: &[u8]) -> Result<&[u8], KeyError> {
-    let raw = match value {
-        [0x04, 0x41, rest @ ..] if rest.len() == 65 => rest,
-        bare if bare.len() == 65 => bare,
-        _ => return Err(KeyError::Unavailable(format!("unexpected CKA_EC_POINT of {} bytes", value.len()))),
-    };
-    if raw[0] != 0x04 {
-        return Err(KeyError::Unavailable("EC point is not uncompressed".into()));
-    }
-    Ok(raw)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn labels_and_points_parse() {
-        assert_eq!(parse_label(b"esignet:a:b:ES256:17"), Some(("a:b".into(), "ES256".into(), 17)));
-        assert_eq!(parse_label(b"other:a:ES256:17"), None);
-        assert_eq!(parse_label(b"esignet:a:ES256:x"), None);
-        let mut der = vec![0x04, 0x41, 0x04];
-        der.extend([7u8; 64]);
-        assert_eq!(ec_point(&der).map(|p| p.len()).ok(), Some(65));
-        assert!(ec_point(&der[..40]).is_err());
-        assert_eq!(b64(&[0, 1, 0]), Value::String("AQA".into()));
-    }
 }
