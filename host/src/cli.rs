@@ -302,6 +302,7 @@ pub async fn check(args: ServeArgs) -> Result<()> {
             problems.push(format!("{e:#}"));
         }
     }
+    problems.extend(check_backends(&config, &args.data_dir).await);
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }
@@ -341,6 +342,34 @@ async fn admin_call(admin: SocketAddr, secret: &str, method: hyper::Method, path
     let status = resp.status();
     let body = http_body_util::BodyExt::collect(resp.into_body()).await?.to_bytes();
     Ok((status, body))
+}
+
+/// Reaches each configured backend; one line per backend that is missing or unreachable.
+async fn check_backends(config: &RuntimeConfig, data_dir: &Path) -> Vec<String> {
+    use crate::backends::select;
+    let mut problems = Vec::new();
+    let bound = Duration::from_secs(5);
+    match select::sql_backend(config, data_dir).await {
+        Ok(sql) => match tokio::time::timeout(bound, sql.ping()).await {
+            Ok(Ok(())) => println!("sql: {} reachable", sql.describe()),
+            Ok(Err(e)) => problems.push(format!("sql backend {} unreachable: {e}", sql.describe())),
+            Err(_) => problems.push(format!("sql backend {} did not answer within {bound:?}", sql.describe())),
+        },
+        Err(e) => problems.push(format!("sql backend: {e:#}")),
+    }
+    match select::cache_backend(config).await {
+        Ok(cache) => match tokio::time::timeout(bound, cache.ping()).await {
+            Ok(Ok(())) => println!("cache: {} reachable", cache.describe()),
+            Ok(Err(e)) => problems.push(format!("cache backend {} unreachable: {e}", cache.describe())),
+            Err(_) => problems.push(format!("cache backend {} did not answer within {bound:?}", cache.describe())),
+        },
+        Err(e) => problems.push(format!("cache backend: {e:#}")),
+    }
+    match select::key_backend(config, data_dir).await {
+        Ok(keys) => println!("keys: {} reachable", keys.describe()),
+        Err(e) => problems.push(format!("keys backend: {e:#}")),
+    }
+    problems
 }
 
 pub async fn deploy(args: DeployArgs) -> Result<()> {
