@@ -11,13 +11,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use esignet_host::backends::postgres::PostgresBackend;
+use esignet_host::backends::postgres::{redact, PostgresBackend};
 use esignet_host::backends::{SqlBackend, SqlError, SqlValue};
 use esignet_host::runtime_config::{SqlConfig, SqlKind};
 use SqlValue::{Blob, Integer, Null, Real, Text};
 
 fn admin_url() -> String {
     std::env::var("ESIGNET_TEST_PG_URL").unwrap_or_else(|_| "postgres://root@127.0.0.1:5432/postgres".into())
+}
+
+/// `host:port` of the server under test.
+fn server_addr() -> String {
+    let config: Option<tokio_postgres::Config> = admin_url().parse().ok();
+    let host = match config.as_ref().and_then(|c| c.get_hosts().first().cloned()) {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h,
+        _ => "127.0.0.1".into(),
+    };
+    format!("{host}:{}", config.and_then(|c| c.get_ports().first().copied()).unwrap_or(5432))
 }
 
 fn ci() -> bool {
@@ -52,6 +62,16 @@ fn admin(statements: Vec<String>) -> Result<(), String> {
     std::thread::spawn(work).join().map_err(|_| "admin thread panicked".to_string())?
 }
 
+/// The test's database, or return (after a SKIP) when there is no server.
+macro_rules! test_db {
+    ($name:literal) => {
+        match TestDb::create($name) {
+            Some(t) => t,
+            None => return,
+        }
+    };
+}
+
 /// A fresh database for one test, dropped at the end.
 struct TestDb {
     name: String,
@@ -63,10 +83,11 @@ impl TestDb {
         let name = format!("esignet_test_{}_{test}", std::process::id());
         match admin(vec![format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"), format!("CREATE DATABASE {name}")]) {
             Ok(()) => Some(TestDb { url: with_db(&admin_url(), &name), name }),
-            Err(e) if ci() => panic!("PostgreSQL at {} is unreachable and CI=true: {e}", admin_url()),
+            Err(e) if ci() => panic!("PostgreSQL at {} is unreachable and CI=true: {e}", redact(&admin_url())),
             Err(e) => {
-                eprintln!("\n********** SKIP postgres::{test}: PostgreSQL unreachable at {} ({e}) **********", admin_url());
-                eprintln!("********** start it: pg_ctlcluster --skip-systemctl-redirect 15 main start **********\n");
+                let start = "pg_ctlcluster --skip-systemctl-redirect 15 main start";
+                let url = redact(&admin_url());
+                eprintln!("\n***** SKIP postgres::{test}: no PostgreSQL at {url} ({e}); start it: {start} *****\n");
                 None
             }
         }
@@ -95,27 +116,18 @@ fn text(s: &str) -> SqlValue {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_value_type_round_trips() {
-    let Some(t) = TestDb::create("values") else { return };
+    let t = test_db!("values");
     let db = backend(&t.url);
     let create = "CREATE TABLE vals (id TEXT PRIMARY KEY, i2 SMALLINT, i4 INTEGER, i8 BIGINT, f4 REAL, \
         f8 DOUBLE PRECISION, t TEXT, vc VARCHAR(40), b BYTEA, flag BOOLEAN, j JSONB, ts TIMESTAMPTZ, amount NUMERIC)";
     db.execute("v", create, vec![]).await.expect("create");
     let insert = "INSERT INTO vals VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
     let bytes: Vec<u8> = (0..=255).collect();
+    #[rustfmt::skip]
     let full = vec![
-        text("a"),
-        Integer(-32768),
-        Integer(2_147_483_647),
-        Integer(i64::MIN),
-        Real(1.5),
-        Real(-2.25e300),
-        text("héllo 'quoted' ∑ \"x\""),
-        text("varchar"),
-        Blob(bytes),
-        Integer(1),
-        text(r#"{"k":[1,2]}"#),
-        text("2024-05-06T07:08:09Z"),
-        text("12.50"),
+        text("a"), Integer(-32768), Integer(2_147_483_647), Integer(i64::MIN), Real(1.5), Real(-2.25e300),
+        text("héllo 'quoted' ∑ \"x\""), text("varchar"), Blob(bytes), Integer(1), text(r#"{"k":[1,2]}"#),
+        text("2024-05-06T07:08:09Z"), text("12.50"),
     ];
     assert_eq!(db.execute("v", insert, full.clone()).await.expect("insert"), 1);
     let mut nulls = vec![Null; 13];
@@ -147,7 +159,7 @@ async fn every_value_type_round_trips() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn errors_map_to_constraint_and_invalid() {
-    let Some(t) = TestDb::create("errors") else { return };
+    let t = test_db!("errors");
     let db = backend(&t.url);
     let create = "CREATE TABLE c (id TEXT PRIMARY KEY, k TEXT NOT NULL, CONSTRAINT uk_c_k UNIQUE (k))";
     db.execute("e", create, vec![]).await.expect("create");
@@ -163,16 +175,22 @@ async fn errors_map_to_constraint_and_invalid() {
     let missing = db.query("e", "SELECT * FROM nowhere", vec![]).await;
     assert!(matches!(&missing, Err(SqlError::Invalid(m)) if m.starts_with("42P01")), "{missing:?}");
     assert!(matches!(db.query("bad name!", "SELECT 1", vec![]).await, Err(SqlError::Invalid(_))));
+    let started = Instant::now();
+    let slow = db.query("e", "SELECT 1 AS one FROM pg_sleep(10)", vec![]).await;
+    assert!(matches!(&slow, Err(SqlError::Unavailable(m)) if m.starts_with("57014")), "{slow:?}");
+    assert!(started.elapsed() < Duration::from_secs(2), "statement timeout: {:?}", started.elapsed());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn transactions_commit_roll_back_and_roll_back_when_dropped() {
-    let Some(t) = TestDb::create("tx") else { return };
+    let t = test_db!("tx");
     // One connection: every step below also proves the previous transaction gave its connection back.
     let db = backend_with(&t.url, |c| c.pool_size = 1);
     db.execute("t", "CREATE TABLE tx (id TEXT PRIMARY KEY)", vec![]).await.expect("create");
     let insert = "INSERT INTO tx (id) VALUES ($1)";
 
+    let mut empty = db.begin("t").await.expect("begin");
+    empty.commit().await.expect("an empty transaction commits");
     let mut tx = db.begin("t").await.expect("begin");
     tx.execute(insert, vec![text("committed")]).await.expect("insert");
     tx.commit().await.expect("commit");
@@ -201,7 +219,7 @@ async fn transactions_commit_roll_back_and_roll_back_when_dropped() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn logical_databases_are_separate_schemas() {
-    let Some(t) = TestDb::create("schemas") else { return };
+    let t = test_db!("schemas");
     let db = backend(&t.url);
     for (database, name) in [("alpha", "a"), ("beta-2", "b")] {
         db.execute(database, "CREATE TABLE IF NOT EXISTS items (name TEXT)", vec![]).await.expect("create");
@@ -225,12 +243,12 @@ async fn logical_databases_are_separate_schemas() {
     }
     eprintln!("postgres point query: {:.0} µs mean over {n}", started.elapsed().as_secs_f64() * 1e6 / n as f64);
     db.ping().await.expect("ping");
-    assert!(db.describe().starts_with(&format!("postgres 127.0.0.1:5432/{} (pool 8", t.name)), "{}", db.describe());
+    assert!(db.describe().starts_with(&format!("postgres {}/{} (pool 8", server_addr(), t.name)), "{}", db.describe());
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_migrations_apply_each_file_once() {
-    let Some(t) = TestDb::create("migrate") else { return };
+    let t = test_db!("migrate");
     let spin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
     let issuer = |name: &str| (name == "issuer").then(|| "http://127.0.0.1:1/v1/esignet".to_string());
     let manifest = esignet_host::manifest::Manifest::load(&spin, &issuer).expect("spin.toml");
@@ -248,24 +266,25 @@ async fn concurrent_migrations_apply_each_file_once() {
         let files = planned.iter().filter(|(d, _)| d == database).count();
         assert_eq!(rows.rows.len(), files, "{database}");
     }
-    for (database, table) in [("esignet", "client_detail"), ("esignet", "consent_history"), ("mockidentity", "mock_identity")] {
+    for (database, table) in
+        [("esignet", "client_detail"), ("esignet", "consent_history"), ("mockidentity", "mock_identity")]
+    {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         assert_eq!(replicas[1].query(database, &sql, vec![]).await.expect(table).rows, vec![vec![Integer(0)]]);
     }
     assert!(esignet_host::migrate::apply(&replicas[2], &manifest).await.expect("again").is_empty());
 }
 
-fn closed_port() -> u16 {
-    common::free_port()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_down_or_stalled_server_fails_fast() {
-    let down = backend(&format!("postgres://root:pw@127.0.0.1:{}/x", closed_port()));
+    let down = backend(&format!("postgres://root:pw@127.0.0.1:{}/x", common::free_port()));
     let started = Instant::now();
     let r = down.query("esignet", "SELECT 1", vec![]).await;
     assert!(matches!(&r, Err(SqlError::Unavailable(m)) if !m.contains("pw")), "{r:?}");
-    assert!(matches!(down.begin("esignet").await.err(), Some(SqlError::Unavailable(_))));
+    // `begin` takes no connection (the WIT constructor cannot fail): the first statement reports the outage.
+    let mut tx = down.begin("esignet").await.expect("begin");
+    assert!(matches!(tx.execute("SELECT 1", vec![]).await, Err(SqlError::Unavailable(_))));
+    assert!(matches!(tx.commit().await, Err(SqlError::Invalid(_))));
     assert!(down.ping().await.is_err());
     assert!(started.elapsed() < Duration::from_secs(2), "refused: {:?}", started.elapsed());
 
@@ -302,7 +321,7 @@ impl Relay {
             let mut links = tokio::task::JoinSet::new();
             while let Ok((mut inbound, _)) = listener.accept().await {
                 links.spawn(async move {
-                    if let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(server_addr()).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
                 });
@@ -322,9 +341,9 @@ impl Relay {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_pool_heals_when_the_server_returns() {
-    let Some(t) = TestDb::create("heal") else { return };
+    let t = test_db!("heal");
     let mut relay = Relay::start(0).await;
-    let url = with_db(&format!("postgres://root@127.0.0.1:{}/x", relay.port), &t.name);
+    let url = t.url.replacen(&server_addr(), &format!("127.0.0.1:{}", relay.port), 1);
     let db = backend_with(&url, |c| c.pool_size = 2);
     db.execute("h", "CREATE TABLE h (n BIGINT)", vec![]).await.expect("through the relay");
     relay.cut().await;
@@ -340,25 +359,18 @@ async fn the_pool_heals_when_the_server_returns() {
     eprintln!("first query after the server returned: {:?}", started.elapsed());
 }
 
-/// Paths of the component files the real manifest names.
-fn component_sources(root: &Path) -> Vec<PathBuf> {
-    let text = std::fs::read_to_string(root.join("spin.toml")).unwrap_or_default();
-    text.lines()
-        .filter_map(|l| l.trim().strip_prefix("source = \"").and_then(|r| r.strip_suffix('"')))
-        .map(|s| root.join(s))
-        .collect()
-}
-
 #[test]
 fn the_host_serves_on_postgres_with_the_demo_seeded() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let missing: Vec<_> = component_sources(&root).into_iter().filter(|p| !p.exists()).collect();
+    let manifest = std::fs::read_to_string(root.join("spin.toml")).unwrap_or_default();
+    let sources = manifest.lines().filter_map(|l| l.trim().strip_prefix("source = \"")?.strip_suffix('"'));
+    let missing: Vec<PathBuf> = sources.map(|s| root.join(s)).filter(|p| !p.exists()).collect();
     if !missing.is_empty() {
         assert!(!ci(), "components missing under CI: {missing:?}");
-        eprintln!("\n********** SKIP postgres host test: components missing ({missing:?}); run components/build.sh **********\n");
+        eprintln!("\n***** SKIP postgres host test: components missing ({missing:?}); run components/build.sh *****\n");
         return;
     }
-    let Some(t) = TestDb::create("host") else { return };
+    let t = test_db!("host");
     let url = with_db(&admin_url().replacen("://root@", "://root:never-logged@", 1), &t.name);
     let dir = common::temp_dir("pg-host");
     let (port, admin_port) = (common::free_port(), common::free_port());
@@ -395,9 +407,9 @@ fn the_host_serves_on_postgres_with_the_demo_seeded() {
     let _ = child.wait();
     assert_eq!(up.0, 200, "health: {up:?}\n{}", logs());
     assert!(up.1.contains("UP"), "{up:?}");
-    let text = logs();
-    assert!(text.contains(&format!("postgres 127.0.0.1:5432/{}", t.name)), "backend not named:\n{text}");
-    assert!(!text.contains("never-logged"), "the password reached the log");
+    let log_text = logs();
+    assert!(log_text.contains(&format!("postgres {}/{}", server_addr(), t.name)), "backend not named:\n{log_text}");
+    assert!(!log_text.contains("never-logged"), "the password reached the log");
 
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {

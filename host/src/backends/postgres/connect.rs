@@ -4,9 +4,9 @@
 //! tokio-postgres knows only the first three modes. As in libpq, `prefer` and `require` encrypt without checking
 //! the server's certificate (`require` with `sslrootcert` checks the chain, like `verify-ca`); `verify-ca` checks
 //! the chain against the system roots plus `sslrootcert`; `verify-full` also checks the host name. Every pool's
-//! connections start with `statement_timeout` (and, for a logical database, `search_path`) set by start-up
-//! options, so that no statement pays an extra round trip for them. The URL itself is never logged or shown:
-//! [`Settings::target`] is `host:port/dbname` only.
+//! connections start with `statement_timeout`, `idle_in_transaction_session_timeout` and, for a logical database,
+//! `search_path` set by start-up options, so that no statement pays an extra round trip for them. The URL itself
+//! is never logged or shown: [`Settings::target`] is `host:port/dbname` only, and [`redact`] hides the password.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -36,7 +36,8 @@ impl Settings {
     pub fn from_config(sql: &SqlConfig) -> Result<Settings> {
         let url = sql.url.as_deref().ok_or_else(|| anyhow!("sql: type = \"postgres\" needs `url`"))?;
         let (rest, ssl_mode, root_cert) = take_tls_params(url)?;
-        let mut config = tokio_postgres::Config::from_str(&rest).map_err(|e| anyhow!("sql: invalid PostgreSQL URL {}: {e}", redact(url)))?;
+        let mut config = tokio_postgres::Config::from_str(&rest)
+            .map_err(|e| anyhow!("sql: invalid PostgreSQL URL {}: {e}", redact(url)))?;
         config.ssl_mode(match ssl_mode.as_str() {
             "disable" => SslMode::Disable,
             "prefer" => SslMode::Prefer,
@@ -73,18 +74,24 @@ impl Settings {
     pub fn pool(&self, schema: Option<&str>, size: usize) -> Result<Pool> {
         let mut config = self.config.clone();
         let mut options = config.get_options().map(str::to_string).unwrap_or_default();
-        options.push_str(&format!(" -c statement_timeout={}", self.statement_timeout.as_millis()));
+        options.push_str(&format!(" -c statement_timeout={}", server_timeout_ms(self.statement_timeout)));
+        // A safety net: the server ends a session left idle inside a transaction (the host always ends them).
+        options.push_str(&format!(" -c idle_in_transaction_session_timeout={}", self.migration_timeout.as_millis()));
         if let Some(schema) = schema {
             options.push_str(&format!(" -c search_path={}", quote_ident(schema)));
         }
         config.options(options.trim());
-        let manager = Manager::from_config(
-            config,
-            self.tls.clone(),
-            ManagerConfig { recycling_method: RecyclingMethod::Fast },
-        );
+        let manager =
+            Manager::from_config(config, self.tls.clone(), ManagerConfig { recycling_method: RecyclingMethod::Fast });
         Pool::builder(manager).max_size(size).build().map_err(|e| anyhow!("sql: building a connection pool: {e}"))
     }
+}
+
+/// The server-side `statement_timeout` for a client-side bound: a little shorter, so that the server cancels the
+/// statement cleanly (the connection stays usable) before the client gives up on the connection.
+pub fn server_timeout_ms(limit: Duration) -> u128 {
+    let ms = limit.as_millis();
+    ms.saturating_sub((ms / 10).min(100)).max(1)
 }
 
 /// A double-quoted identifier (names are checked to be `[A-Za-z0-9_-]` before they get here).
@@ -146,8 +153,13 @@ mod tests {
 
     #[test]
     fn tls_parameters_are_taken_out() {
-        let (rest, mode, cert) = take_tls_params("postgres://u:p@db:6543/app?sslmode=verify-full&application_name=x&sslrootcert=%2Fca.pem").unwrap_or_default();
-        assert_eq!((rest.as_str(), mode.as_str(), cert.as_deref()), ("postgres://u:p@db:6543/app?application_name=x", "verify-full", Some("/ca.pem")));
+        let (rest, mode, cert) =
+            take_tls_params("postgres://u:p@db:6543/app?sslmode=verify-full&application_name=x&sslrootcert=%2Fca.pem")
+                .unwrap_or_default();
+        assert_eq!(
+            (rest.as_str(), mode.as_str(), cert.as_deref()),
+            ("postgres://u:p@db:6543/app?application_name=x", "verify-full", Some("/ca.pem"))
+        );
         assert!(take_tls_params("postgres://db/app?sslmode=sometimes").is_err());
     }
 

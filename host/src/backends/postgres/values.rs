@@ -1,10 +1,13 @@
 //! Value conversion between the `sql` capability's five value kinds and PostgreSQL's types. Parameters are
 //! converted to the type the server inferred for each `$n` (read from the prepared statement): integers to
-//! INT2/INT4/INT8 (range-checked), FLOAT4/FLOAT8 or BOOL (0/1); reals to FLOAT4/FLOAT8; text to the text family,
-//! JSON and JSONB; blobs to BYTEA; NULL to anything. Text (and integers and reals) bound to any other type, such
-//! as NUMERIC, UUID or TIMESTAMP, travel in PostgreSQL's text format and the server parses them. Result columns
-//! come back in binary, so only the types above are read (BOOL as 0/1, JSON/JSONB as text); any other column type
-//! is an `Invalid` error naming the column and asking the statement to cast it (`col::text`, `col::bigint`).
+//! INT2/INT4/INT8 (range-checked), FLOAT4/FLOAT8 or BOOL (0 or 1); reals to FLOAT4/FLOAT8; text to the text family,
+//! JSON and JSONB; blobs to BYTEA; NULL to anything. Any other pairing except with BYTEA (text into NUMERIC, UUID,
+//! TIMESTAMPTZ or INT8; an integer into TEXT) travels in PostgreSQL's text format and the server parses it, much
+//! as SQLite's type affinity would convert it; text holding a NUL character, which PostgreSQL cannot store, is
+//! `Invalid` (SQLite accepts it); blobs go to BYTEA only and BYTEA takes blobs only. Result columns
+//! come back in binary, so only these types are read: the integer types, BOOL (as 0/1), OID, FLOAT4/FLOAT8, the
+//! text family, JSON and JSONB (as text) and BYTEA; a column of any other type is an `Invalid` error, raised before
+//! the statement runs, that names the column and asks the statement to cast it (`col::text`, `col::bigint`).
 
 use std::error::Error;
 
@@ -16,8 +19,8 @@ use crate::backends::SqlValue;
 
 type BoxError = Box<dyn Error + Sync + Send>;
 
-/// One parameter, already converted to the type the statement expects.
-#[derive(Debug)]
+/// One parameter, already converted to the type the statement expects. Its `Debug` shows the kind only:
+/// tokio-postgres logs parameters at debug level, and a parameter may be a secret.
 pub enum Bound<'a> {
     Null,
     Bool(bool),
@@ -33,8 +36,19 @@ pub enum Bound<'a> {
     AsText(String),
 }
 
+impl std::fmt::Debug for Bound<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Bound::Null => "null",
+            Bound::Bool(_) | Bound::I16(_) | Bound::I32(_) | Bound::I64(_) => "integer",
+            Bound::F32(_) | Bound::F64(_) => "real",
+            Bound::Bytes(_) | Bound::Jsonb(_) | Bound::AsText(_) => "[redacted]",
+        })
+    }
+}
+
 impl ToSql for Bound<'_> {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+    fn to_sql(&self, _: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
         match self {
             Bound::Null => return Ok(IsNull::Yes),
             Bound::Bool(v) => out.put_u8(u8::from(*v)),
@@ -50,7 +64,6 @@ impl ToSql for Bound<'_> {
             }
             Bound::AsText(s) => out.put_slice(s.as_bytes()),
         }
-        let _ = ty;
         Ok(IsNull::No)
     }
 
@@ -91,6 +104,9 @@ fn out_of_range(n: usize, ty: &Type) -> SqlError {
 
 /// Converts parameter `n` (1-based) to `ty`.
 pub fn bind<'a>(n: usize, value: &'a SqlValue, ty: &Type) -> Result<Bound<'a>, SqlError> {
+    if matches!(value, SqlValue::Text(s) if s.contains('\0')) {
+        return Err(SqlError::Invalid(format!("parameter ${n}: PostgreSQL text cannot hold a NUL character")));
+    }
     Ok(match (value, ty) {
         (SqlValue::Null, _) => Bound::Null,
         (SqlValue::Integer(i), &Type::INT8) => Bound::I64(*i),
@@ -108,9 +124,9 @@ pub fn bind<'a>(n: usize, value: &'a SqlValue, ty: &Type) -> Result<Bound<'a>, S
         (SqlValue::Text(s), t) if is_text(t) => Bound::Bytes(s.as_bytes()),
         (SqlValue::Text(s), &Type::JSONB) => Bound::Jsonb(s),
         (SqlValue::Blob(b), &Type::BYTEA) => Bound::Bytes(b),
-        (SqlValue::Text(s), t) if !is_binary_only(t) => Bound::AsText(s.clone()),
-        (SqlValue::Integer(i), t) if !is_binary_only(t) && !is_text(t) => Bound::AsText(i.to_string()),
-        (SqlValue::Real(f), t) if !is_binary_only(t) && !is_text(t) => Bound::AsText(f.to_string()),
+        (SqlValue::Text(s), t) if *t != Type::BYTEA => Bound::AsText(s.clone()),
+        (SqlValue::Integer(i), t) if *t != Type::BYTEA => Bound::AsText(i.to_string()),
+        (SqlValue::Real(f), t) if *t != Type::BYTEA => Bound::AsText(f.to_string()),
         (v, t) => {
             return Err(SqlError::Invalid(format!(
                 "parameter ${n}: a {} value cannot be bound to type {}; cast it in the statement (e.g. ${n}::text::{})",
@@ -122,14 +138,21 @@ pub fn bind<'a>(n: usize, value: &'a SqlValue, ty: &Type) -> Result<Bound<'a>, S
     })
 }
 
-/// Types whose parameters this module writes in binary only (a mismatch there is an error, not text parsing).
-fn is_binary_only(ty: &Type) -> bool {
-    matches!(*ty, Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT4 | Type::FLOAT8 | Type::BOOL | Type::BYTEA)
-}
-
 /// Whether result columns of type `ty` can be read.
 fn readable(ty: &Type) -> bool {
-    is_binary_only(ty) || is_text(ty) || matches!(*ty, Type::OID | Type::JSONB)
+    is_text(ty)
+        || matches!(
+            *ty,
+            Type::INT2
+                | Type::INT4
+                | Type::INT8
+                | Type::OID
+                | Type::FLOAT4
+                | Type::FLOAT8
+                | Type::BOOL
+                | Type::BYTEA
+                | Type::JSONB
+        )
 }
 
 fn unreadable(column: &str, ty: &Type) -> SqlError {
@@ -168,7 +191,9 @@ impl<'a> FromSql<'a> for RawCell<'a> {
 
 /// Decodes the cell of `column` (of type `ty`).
 pub fn decode(column: &str, ty: &Type, raw: Option<&[u8]>) -> Result<SqlValue, SqlError> {
-    let Some(raw) = raw else { return Ok(SqlValue::Null) };
+    let Some(raw) = raw else {
+        return Ok(SqlValue::Null);
+    };
     let broken = |e: BoxError| SqlError::Invalid(format!("column `{column}`: cannot read {}: {e}", ty.name()));
     Ok(match *ty {
         Type::BOOL => SqlValue::Integer(i64::from(bool::from_sql(ty, raw).map_err(broken)?)),
@@ -210,20 +235,26 @@ mod tests {
         assert!(matches!(bind(1, &SqlValue::Integer(2), &Type::BOOL), Err(SqlError::Invalid(_))));
         assert!(matches!(bind(1, &SqlValue::Integer(2), &Type::FLOAT8), Ok(Bound::F64(_))));
         assert_eq!(encoded(&Bound::I64(-2), &Type::INT8), (-2i64).to_be_bytes());
+        assert_eq!(format!("{:?}", Bound::Bytes(b"pin")), "[redacted]");
     }
 
     #[test]
     fn mismatches_name_the_parameter_but_not_its_value() {
         let Err(SqlError::Invalid(m)) = bind(3, &SqlValue::Blob(vec![9]), &Type::TEXT) else { panic!("bound") };
         assert!(m.contains("$3") && m.contains("blob") && m.contains("text"), "{m}");
-        let Err(SqlError::Invalid(m)) = bind(2, &SqlValue::Text("secret".into()), &Type::INT8) else { panic!("bound") };
+        let Err(SqlError::Invalid(m)) = bind(2, &SqlValue::Text("secret".into()), &Type::BYTEA) else {
+            panic!("bound")
+        };
         assert!(!m.contains("secret"), "{m}");
+        assert!(matches!(bind(1, &SqlValue::Text("a\0b".into()), &Type::TEXT), Err(SqlError::Invalid(_))));
     }
 
     #[test]
     fn other_types_travel_as_text() {
-        let b = bind(1, &SqlValue::Text("2024-01-01".into()), &Type::TIMESTAMP).map(|b| b.encode_format(&Type::TIMESTAMP));
+        let b =
+            bind(1, &SqlValue::Text("2024-01-01".into()), &Type::TIMESTAMP).map(|b| b.encode_format(&Type::TIMESTAMP));
         assert!(matches!(b, Ok(Format::Text)));
+        assert!(matches!(bind(1, &SqlValue::Integer(7), &Type::TEXT), Ok(Bound::AsText(t)) if t == "7"));
         assert_eq!(encoded(&Bound::Jsonb("{}"), &Type::JSONB), b"\x01{}");
     }
 
