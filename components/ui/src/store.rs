@@ -37,6 +37,9 @@ impl Stage {
 
 /// The client, from the cache or else from SQL (then cached); `None` when no such row exists.
 pub fn load_client(client_id: &str) -> Result<Option<ClientDetail>, Failure> {
+    if !esignet_core::client::plausible_client_id(client_id) {
+        return Ok(None);
+    }
     let key = format!("client:{client_id}");
     let cached = cache::get(&key).map_err(|e| Failure::capability(&e))?;
     if let Some(client) = cached

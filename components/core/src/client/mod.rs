@@ -19,7 +19,7 @@ use crate::error::EsignetError;
 use crate::ids::ClientId;
 
 pub use redirect_uri::redirect_uri_matches;
-pub use row::SELECT_CLIENT_SQL;
+pub use row::{plausible_client_id, SELECT_CLIENT_SQL};
 
 /// The language key eSignet uses for the default client name.
 pub const NO_LANGUAGE: &str = "@none";

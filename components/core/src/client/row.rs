@@ -20,6 +20,12 @@ pub const SELECT_CLIENT_SQL: &str =
      public_key, enc_public_key, grant_types, auth_methods, status, additional_config \
      FROM client_detail WHERE id = $1";
 
+/// Whether `id` could name a registered client: 1..=100 characters, none of them a control character. Anything
+/// else is an unknown client without asking the database (PostgreSQL text cannot even hold a NUL).
+pub fn plausible_client_id(id: &str) -> bool {
+    !id.is_empty() && id.chars().count() <= 100 && !id.chars().any(char::is_control)
+}
+
 fn text_list(text: Option<String>) -> Result<Vec<String>, EsignetError> {
     match text.as_deref().map(str::trim) {
         None | Some("") => Ok(Vec::new()),
@@ -73,6 +79,14 @@ impl ClientDetail {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn implausible_client_ids_are_unknown_without_a_query() {
+        assert!(super::plausible_client_id("demo-client"));
+        assert!(!super::plausible_client_id(""));
+        assert!(!super::plausible_client_id("a\u{0}b"));
+        assert!(!super::plausible_client_id(&"x".repeat(101)));
+    }
+
     use std::collections::HashMap;
 
     use super::*;
