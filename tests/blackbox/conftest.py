@@ -225,6 +225,30 @@ def default_bin() -> str:
 
 COMPILE_CACHE = Path(os.environ.get("ESIGNET_BB_COMPILE_CACHE", "/var/tmp/esignet-bb-compile-cache"))
 
+# The backend set (`run` sets ESIGNET_TEST_BACKENDS): `embedded` (SQLite, in-memory cache, soft keys in each
+# host's data dir) or `production` (PostgreSQL ESIGNET_BB_SQL_URL, Redis ESIGNET_BB_CACHE_URL, the SoftHSM2 token
+# of ESIGNET_PKCS11_*; `run` creates all three). Under `production` every Host — the main one, start_host() ones,
+# replicas — gets the same database, Redis db and token (as replicas behind a load balancer do); the demo client
+# key of the main host is copied into each further host's data dir, since the demo client is registered once in
+# the shared database.
+BACKENDS = os.environ.get("ESIGNET_TEST_BACKENDS", "embedded")
+PRODUCTION = BACKENDS == "production"
+PRODUCTION_ENV_KEYS = ("ESIGNET_SQL_URL", "ESIGNET_CACHE_URL")
+PKCS11_ENV_KEYS = ("ESIGNET_PKCS11_MODULE", "ESIGNET_PKCS11_TOKEN", "ESIGNET_PKCS11_PIN", "ESIGNET_PKCS11_PIN_FILE")
+MAIN_DATA_DIR: Path | None = Path(os.environ["ESIGNET_DATA_DIR"]) if os.environ.get("ESIGNET_DATA_DIR") else None
+
+
+def production_env() -> dict[str, str]:
+    """ESIGNET_SQL_URL / ESIGNET_CACHE_URL of the production set (empty under `embedded`)."""
+    if not PRODUCTION:
+        return {}
+    missing = [k for k in ("ESIGNET_BB_SQL_URL", "ESIGNET_BB_CACHE_URL", "ESIGNET_PKCS11_MODULE",
+                           "ESIGNET_PKCS11_TOKEN", "SOFTHSM2_CONF") if not os.environ.get(k)]
+    if missing:
+        raise RuntimeError("ESIGNET_TEST_BACKENDS=production needs " + ", ".join(missing)
+                           + " (tests/blackbox/run creates the database, Redis db and token and sets them)")
+    return {"ESIGNET_SQL_URL": os.environ["ESIGNET_BB_SQL_URL"], "ESIGNET_CACHE_URL": os.environ["ESIGNET_BB_CACHE_URL"]}
+
 
 class Host:
     """One `esignet up` process on free loopback ports with a temporary data dir (demo on, embedded defaults)."""
@@ -262,11 +286,19 @@ class Host:
         if missing:
             raise RuntimeError("components missing: " + ", ".join(missing))
         COMPILE_CACHE.mkdir(parents=True, exist_ok=True)
-        os.symlink(COMPILE_CACHE, self.data_dir / "compile-cache")
+        if not (self.data_dir / "compile-cache").exists():
+            os.symlink(COMPILE_CACHE, self.data_dir / "compile-cache")
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("ESIGNET_VAR_", "SPIN_VARIABLE_"))
                and k not in ("ESIGNET_ISSUER", "ESIGNET_RUNTIME_CONFIG", "ESIGNET_DEMO", "ESIGNET_LISTEN",
-                             "ESIGNET_ADMIN_LISTEN", "ESIGNET_DATA_DIR", "ESIGNET_SQL_URL", "ESIGNET_CACHE_URL")}
+                             "ESIGNET_ADMIN_LISTEN", "ESIGNET_DATA_DIR", "ESIGNET_SQL_URL", "ESIGNET_CACHE_URL")
+               and (PRODUCTION or k not in PKCS11_ENV_KEYS)}
+        env.update(production_env())
+        main_key = MAIN_DATA_DIR / "demo-client-key.json" if MAIN_DATA_DIR else None
+        own_key = self.data_dir / "demo-client-key.json"
+        if PRODUCTION and main_key is not None and main_key.exists() and self.data_dir != MAIN_DATA_DIR \
+                and not own_key.exists():
+            shutil.copy(main_key, own_key)  # the shared database holds the main host's demo client
         env["ESIGNET_VAR_MOCK_IDENTITY_ADMIN_TOKEN"] = self.mock_admin_token
         env["ESIGNET_VAR_MOCK_IDENTITY_OUTBOX"] = "true"
         for k, v in self.variables.items():
@@ -935,7 +967,9 @@ def op():
         yield OP(url, os.environ["ESIGNET_ADMIN"], os.environ["ESIGNET_DATA_DIR"], default_bin(),
                  os.environ.get("ESIGNET_MOCK_ADMIN_TOKEN", ""))
         return
+    global MAIN_DATA_DIR
     host = Host(name="session")
+    MAIN_DATA_DIR = host.data_dir
     try:
         host.start()
     except RuntimeError as e:
