@@ -283,7 +283,9 @@ where
                 let service = hyper::service::service_fn(move |req| handler(req));
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
-                    .header_read_timeout(Duration::from_secs(30))
+                    // hyper counts an idle keep-alive connection against this too: 75 s (as nginx) leaves clients
+                    // that pause between requests room, while a slow-header client is still cut off.
+                    .header_read_timeout(Duration::from_secs(75))
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
