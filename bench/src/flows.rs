@@ -342,8 +342,12 @@ impl Target {
         if idc.get("nonce").and_then(Value::as_str) != Some(nonce) {
             bail!("id_token: nonce not echoed");
         }
-        if idc.get("at_hash").and_then(Value::as_str) != Some(at_hash(access_token).as_str()) {
-            bail!("id_token: at_hash wrong");
+        // at_hash is optional in the code flow (OIDC Core §3.1.3.6): eSignet always sends it, oidc-provider does
+        // not; when present it must match.
+        match idc.get("at_hash") {
+            Some(h) if h.as_str() != Some(at_hash(access_token).as_str()) => bail!("id_token: at_hash wrong"),
+            None if self.kind == Kind::Esignet => bail!("id_token: no at_hash"),
+            _ => {}
         }
         if !idc.get("exp").and_then(Value::as_i64).is_some_and(|e| e > now) {
             bail!("id_token: expired");

@@ -65,7 +65,7 @@ enum Command {
         /// The target file (from `setup`, or the peer's peer.json).
         #[arg(long)]
         target: String,
-        /// Concurrency levels, e.g. 1,8,32.
+        /// Concurrency levels, e.g. 1,8,32 (0 = none: only the first pass).
         #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
         levels: Vec<usize>,
         /// Time bound of each level.
@@ -121,7 +121,7 @@ fn main() -> Result<()> {
                     let r = level(&target, first_pass_concurrency, 600.0, n as u64, &probe, "first-pass").await?;
                     println!("{r}");
                 }
-                for c in levels {
+                for c in levels.into_iter().filter(|c| *c > 0) {
                     let r = level(&target, c, seconds, max_flows, &probe, "measured").await?;
                     println!("{r}");
                 }
@@ -363,6 +363,7 @@ async fn level(target: &Arc<Target>, concurrency: usize, seconds: f64, max_flows
         "flows_per_s": flows as f64 / wall,
         "flow": percentiles(&mut all.flow_us),
         "steps": step_stats,
+        "id_system_steps": if target.kind == Kind::Esignet { flows::ESIGNET_ID_SYSTEM_STEPS } else { &[] },
         "consent": { "capture": all.capture, "nocapture": all.nocapture, "programmatic": all.programmatic },
         "connections_opened": all.connections,
         "server_cpu_s": server_cpu,

@@ -30,8 +30,8 @@ pub struct Cli {
 pub enum Command {
     /// Serve the application described by spin.toml.
     Up(ServeArgs),
-    /// Validate spin.toml, the runtime config and the components' grants without serving.
-    Check(ServeArgs),
+    /// Validate spin.toml, the runtime config and the components' grants without serving, and reach each backend.
+    Check(CheckArgs),
     /// Hot-deploy a component file to a running host through its admin API.
     Deploy(DeployArgs),
     /// Print a short-lived operator token for the client-management API (from a running host).
@@ -65,6 +65,15 @@ pub struct ServeArgs {
     /// Address of the admin (hot-deploy) API.
     #[arg(long, env = "ESIGNET_ADMIN_LISTEN")]
     pub admin_listen: Option<SocketAddr>,
+}
+
+#[derive(Args, Clone)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub serve: ServeArgs,
+    /// Do not try to reach the configured backends (validate files only, e.g. for a config rendered elsewhere).
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Args)]
@@ -286,7 +295,8 @@ async fn shutdown_signal() {
     }
 }
 
-pub async fn check(args: ServeArgs) -> Result<()> {
+pub async fn check(check: CheckArgs) -> Result<()> {
+    let args = check.serve;
     let (config, manifest) = load(&args)?;
     let engine = build_engine(&config.limits, None)?;
     let mut problems = Vec::new();
@@ -302,7 +312,9 @@ pub async fn check(args: ServeArgs) -> Result<()> {
             problems.push(format!("{e:#}"));
         }
     }
-    problems.extend(check_backends(&config, &args.data_dir).await);
+    if !check.offline {
+        problems.extend(check_backends(&config, &args.data_dir).await);
+    }
     if !problems.is_empty() {
         bail!("{}", problems.join("\n"));
     }

@@ -15,6 +15,11 @@ pub fn build_engine(limits: &LimitsConfig, cache_dir: Option<&Path>) -> Result<E
     let mut config = Config::new();
     config.epoch_interruption(true);
     config.wasm_component_model(true);
+    // Profiling: ESIGNET_PERF_MAP=1 writes /tmp/perf-<pid>.map so that `perf` names guest functions
+    // (scripts/bench_logins.py sets it for its profile run). Off by default: the map grows with every compile.
+    if std::env::var_os("ESIGNET_PERF_MAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
 
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(limits.max_instances);
