@@ -543,12 +543,11 @@ def profile_section(profile: dict | None) -> str:
     named = [(sym, n, share) for sym, n, share in profile.get("top_guest", [])
              if not re.fullmatch(r"\[unknown\]|wasm\[\d+\]::function\[\d+\]", sym)]
     guest = [f"{profile.get('jit_leaf_share', 0):.0%} of all samples execute JIT code (guest functions and "
-             "component trampolines). Named ones:", "", "| JIT function (leaf) | share of all samples |", "|---|---|"]
-    for sym, n, share in named[:8]:
-        guest.append(f"| `{sym.replace('|', '/')}` | {share:.1%} |")
-    guest.append("")
-    guest.append("Guest functions themselves are unnamed: the product components are built stripped, so "
-                 "wasmtime's perf map (`ESIGNET_PERF_MAP=1`) only has `wasm[N]::function[M]` for them.")
+             "component trampolines). Guest functions are unnamed: the product components are built stripped, so "
+             "wasmtime's perf map (`ESIGNET_PERF_MAP=1`) only has `wasm[N]::function[M]` for them."]
+    if any(share >= 0.01 for _, _, share in named):
+        guest += ["", "| named JIT function (leaf) | share of all samples |", "|---|---|"]
+        guest += [f"| `{sym.replace('|', '/')}` | {share:.1%} |" for sym, _, share in named[:8] if share >= 0.01]
     run = profile.get("run") or {}
     return (f"{profile['samples']:,} samples at 199 Hz with DWARF call graphs over a c=8 run "
             f"({run.get('flows_per_s', 0):,.0f} flows/s under perf, load {run.get('load_before', '?')}).\n\n"
@@ -650,8 +649,8 @@ def platform_summary(out: Path) -> str:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--bin", required=True, help="the esignet host binary (copied before use)")
-    ap.add_argument("--driver", required=True, help="the login-bench binary")
+    ap.add_argument("--bin", help="the esignet host binary (copied before use)")
+    ap.add_argument("--driver", help="the login-bench binary")
     ap.add_argument("--out", required=True, help="BENCHMARKS.md")
     ap.add_argument("--seconds", type=float, default=15.0, help="time bound of each level")
     ap.add_argument("--levels", default="1,8,32")
@@ -662,8 +661,18 @@ def main():
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--peer-each", action="store_true", help="also give the peer a first pass before production")
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--render", metavar="SUMMARY_JSON", help="only rewrite the section from a saved summary.json")
     args = ap.parse_args()
     args.levels = [int(c) for c in args.levels.split(",") if c]
+    if args.render:
+        saved = json.loads(Path(args.render).read_text())
+        meta = saved["meta"]
+        peer = Peer(Path(args.render).parent)
+        peer.version, peer.node = meta["peer_version"], meta["node"]
+        for k in ("identities", "seconds", "wrk_seconds"):
+            setattr(args, k, meta[k])
+        print(write_section(Path(args.out), saved["results"], peer, args, platform_summary(Path(args.out))))
+        return
     work = Path(tempfile.mkdtemp(prefix="esignet-bench-logins-", dir="/var/tmp"))
     host_bin = work / "esignet"
     shutil.copy2(args.bin, host_bin)  # perf resolves symbols even if the build tree's binary is replaced meanwhile
@@ -707,8 +716,10 @@ def main():
         with open(raw, "w") as f:
             for line in driver.lines:
                 f.write(json.dumps(line) + "\n")
+        meta = {"peer_version": getattr(peer, "version", "?"), "node": getattr(peer, "node", "?"),
+                "identities": args.identities, "seconds": args.seconds, "wrk_seconds": args.wrk_seconds}
         with open(work / "summary.json", "w") as f:
-            json.dump(results, f, indent=1, default=str)
+            json.dump({"meta": meta, "results": results}, f, indent=1, default=str)
     section = write_section(Path(args.out), results, peer, args, platform_summary(Path(args.out)))
     print(section)
     log(f"raw results: {raw}")

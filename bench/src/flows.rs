@@ -349,7 +349,7 @@ impl Target {
             None if self.kind == Kind::Esignet => bail!("id_token: no at_hash"),
             _ => {}
         }
-        if !idc.get("exp").and_then(Value::as_i64).is_some_and(|e| e > now) {
+        if idc.get("exp").and_then(Value::as_i64).is_none_or(|e| e <= now) {
             bail!("id_token: expired");
         }
         let sub = idc.get("sub").and_then(Value::as_str).filter(|s| !s.is_empty()).ok_or_else(|| anyhow!("id_token: no sub"))?;
