@@ -46,7 +46,8 @@ fn from_cache(key: &str) -> Option<ClientDetail> {
 
 /// The client `client_id`, `None` when it is not registered.
 pub fn load(client_id: &str) -> Result<Option<ClientDetail>, Failure> {
-    if client_id.len() > MAX_CLIENT_ID_LEN || !esignet_core::client::plausible_client_id(client_id) {
+    if client_id.len() > MAX_CLIENT_ID_LEN || !esignet_core::client::plausible_client_id(client_id)
+    {
         return Ok(None);
     }
     let key = cache_key(client_id);

@@ -16,9 +16,7 @@ use esignet_core::credential::{
 };
 use esignet_core::ids::new_jti;
 use esignet_core::random::OsRandom;
-use esignet_core::tokens::{
-    access_token_claims, capped_lifetime, TokenResponse, TOKEN_TYPE_BEARER,
-};
+use esignet_core::tokens::{access_token_claims, TokenResponse, TOKEN_TYPE_BEARER};
 use esignet_core::transaction::OidcTransaction;
 use esignet_core::userinfo::{
     access_token_hash, classify_kyc, granted_scopes, KycForm, ACCESS_TOKEN_TYP,
@@ -29,7 +27,7 @@ use esignet_sdk::authenticator::KycExchangeRequest;
 use esignet_sdk::cache;
 use serde_json::{json, Map, Value};
 
-use crate::issue::{consent_expiry, exchange, sign, Issued};
+use crate::issue::{exchange, grant_lifetime, sign, Issued};
 use crate::reply::Failure;
 use crate::settings::Settings;
 
@@ -54,14 +52,7 @@ pub fn issue(
     if scopes.is_empty() {
         return Err(EsignetError::InvalidScope.into());
     }
-    let lifetime = capped_lifetime(
-        settings.credential_token_lifetime_secs(),
-        now,
-        consent_expiry(tx, psut, now),
-    );
-    if lifetime <= 0 {
-        return Err(EsignetError::InvalidGrant.into());
-    }
+    let lifetime = grant_lifetime(tx, psut, settings.credential_token_lifetime_secs(), now)?;
     let wanted = configs.kyc_claims_for(&scopes);
     let request = KycExchangeRequest {
         transaction_id: tx.auth_transaction_id.as_str().to_owned(),

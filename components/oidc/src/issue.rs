@@ -71,14 +71,7 @@ pub fn issue(
     let (Some(psut), Some(kyc_token)) = (tx.psut.as_deref(), tx.kyc_token.as_ref()) else {
         return Err(EsignetError::InvalidGrant.into());
     };
-    let lifetime = capped_lifetime(
-        settings.token_lifetime_secs(),
-        now,
-        consent_expiry(tx, psut, now),
-    );
-    if lifetime <= 0 {
-        return Err(EsignetError::InvalidGrant.into());
-    }
+    let lifetime = grant_lifetime(tx, psut, settings.token_lifetime_secs(), now)?;
     let request = KycExchangeRequest {
         transaction_id: tx.auth_transaction_id.as_str().to_owned(),
         kyc_token: kyc_token.as_str().to_owned(),
@@ -134,7 +127,7 @@ pub fn issue(
 }
 
 /// The consent's expiry (epoch seconds), `None` when it never expires.
-pub(crate) fn consent_expiry(tx: &OidcTransaction, psut: &str, now: i64) -> Option<i64> {
+fn consent_expiry(tx: &OidcTransaction, psut: &str, now: i64) -> Option<i64> {
     let fallback = || consent_expires_at(tx.auth_time.unwrap_or(now), tx.consent_expire_minutes);
     let params = [
         sql::Value::Text(tx.client_id.as_str().to_owned()),
@@ -168,6 +161,20 @@ fn accepted_claim_details(tx: &OidcTransaction) -> Option<String> {
     (!details.is_empty())
         .then(|| serde_json::to_string(&details).ok())
         .flatten()
+}
+
+/// A token's lifetime: `default_secs`, capped by the user's consent; a consent already expired is `invalid_grant`.
+pub(crate) fn grant_lifetime(
+    tx: &OidcTransaction,
+    psut: &str,
+    default_secs: i64,
+    now: i64,
+) -> Result<i64, Failure> {
+    let lifetime = capped_lifetime(default_secs, now, consent_expiry(tx, psut, now));
+    if lifetime <= 0 {
+        return Err(EsignetError::InvalidGrant.into());
+    }
+    Ok(lifetime)
 }
 
 fn response_type_name(t: UserinfoResponseType) -> &'static str {
