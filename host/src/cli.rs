@@ -246,8 +246,19 @@ pub async fn up(args: ServeArgs) -> Result<()> {
         drain,
     ));
     shutdown_signal().await;
-    tracing::info!("shutting down: no new connections; draining in-flight requests");
+    // Shutdown in two phases. 1: not ready — the health check answers DOWN and every response says
+    // `Connection: close` (server.rs), but the listener stays open and requests are served, so a load balancer
+    // that checks health moves away without a single refused or reset request. 2: stop accepting and drain.
     app.ready.store(false, Ordering::SeqCst);
+    let delay = Duration::from_millis(platform.config.server.shutdown_delay_ms);
+    if !delay.is_zero() {
+        tracing::info!(shutdown_delay_ms = platform.config.server.shutdown_delay_ms, "shutting down: not ready; still serving");
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = shutdown_signal() => tracing::info!("second signal: skipping the rest of the shutdown delay"),
+        }
+    }
+    tracing::info!("shutting down: no new connections; draining in-flight requests");
     let _ = stop_tx.send(true);
     let _ = server.await;
     let _ = admin_task.await;

@@ -55,7 +55,12 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// The hot-deploy admin API; loopback unless an operator says otherwise.
     pub admin_listen: SocketAddr,
-    /// Seconds in-flight requests get to finish after SIGTERM.
+    /// Milliseconds between SIGTERM and closing the listener. Meanwhile the health check answers DOWN (503) and
+    /// requests are still served (each response with `Connection: close`), so that a load balancer checking
+    /// health marks this replica down and moves its traffic away before connections are refused. Kubernetes'
+    /// `preStop` sleep does the same job earlier; a second SIGTERM/SIGINT cuts the delay short.
+    pub shutdown_delay_ms: u64,
+    /// Seconds in-flight requests get to finish once the listener is closed (after `shutdown_delay_ms`).
     pub drain_seconds: u64,
     /// Poll component files for changes and hot-deploy them.
     pub watch_components: bool,
@@ -68,6 +73,7 @@ impl Default for ServerConfig {
         ServerConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8088)),
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 8089)),
+            shutdown_delay_ms: 1_000,
             drain_seconds: 30,
             watch_components: true,
             bench_routes: false,
@@ -232,6 +238,9 @@ impl Default for LogConfig {
     }
 }
 
+/// Upper bound of `server.shutdown_delay_ms`: a typo (seconds meant as minutes) must not hold a replica for hours.
+const MAX_SHUTDOWN_DELAY_MS: u64 = 300_000;
+
 impl RuntimeConfig {
     /// Reads the file (when given), then applies environment overrides.
     pub fn load(path: Option<&Path>, env: &dyn Fn(&str) -> Option<String>) -> Result<RuntimeConfig> {
@@ -292,6 +301,9 @@ impl RuntimeConfig {
     }
 
     fn validate(&self) -> Result<()> {
+        if self.server.shutdown_delay_ms > MAX_SHUTDOWN_DELAY_MS {
+            bail!("server.shutdown_delay_ms must be at most {MAX_SHUTDOWN_DELAY_MS} (5 minutes)");
+        }
         if self.limits.memory_limit_mb == 0 || self.limits.memory_limit_mb > 4096 {
             bail!("limits.memory_limit_mb must be between 1 and 4096");
         }
@@ -330,6 +342,16 @@ mod tests {
         assert!(err.contains("flavour"), "{err}");
         let err = format!("{:#}", RuntimeConfig::parse("[database]\n").unwrap_err());
         assert!(err.contains("database"), "{err}");
+    }
+
+    #[test]
+    fn shutdown_delay_has_a_default_and_a_bound() {
+        assert_eq!(RuntimeConfig::default().server.shutdown_delay_ms, 1_000);
+        let c = RuntimeConfig::parse("[server]\nshutdown_delay_ms = 0\n").unwrap();
+        assert!(c.validate().is_ok());
+        let c = RuntimeConfig::parse("[server]\nshutdown_delay_ms = 300001\n").unwrap();
+        let err = format!("{:#}", c.validate().unwrap_err());
+        assert!(err.contains("shutdown_delay_ms"), "{err}");
     }
 
     #[test]

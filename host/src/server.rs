@@ -1,6 +1,7 @@
 //! The HTTP front: routes each request per `spin.toml` to a fresh component instance, with a body limit, and
 //! serves the host's own endpoints (`/metrics`, the actuator health check, and an optional native benchmark
-//! route). Connections are tracked so that SIGTERM drains them before the process exits.
+//! route). Connections are tracked so that SIGTERM drains them before the process exits; between SIGTERM and the
+//! drain (`server.shutdown_delay_ms`) the health check answers DOWN and responses close their connections.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -76,7 +77,13 @@ impl App {
         let metrics = self.registry.platform.metrics.clone();
         metrics.in_flight().inc();
         let path = req.uri().path().to_string();
-        let (label, resp) = self.dispatch(req, &path).await;
+        let (label, mut resp) = self.dispatch(req, &path).await;
+        if !self.ready.load(Ordering::SeqCst) {
+            // Shutting down (the listener serves only after `ready` was first set): end each keep-alive
+            // connection after this response, so clients and balancers reconnect elsewhere instead of having an
+            // idle connection closed under a request they are about to send.
+            resp.headers_mut().insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+        }
         metrics.in_flight().dec();
         metrics.request(label, resp.status().as_u16(), started.elapsed());
         Ok(resp)

@@ -1,6 +1,6 @@
 //! The host platform end to end, with the real binary and small test components: routing, every capability
 //! through its embedded backend, grant enforcement, the sandbox, hot deploy under load, `esignet check`, and a
-//! graceful SIGTERM.
+//! graceful SIGTERM (not ready first, then drain).
 
 mod common;
 
@@ -393,6 +393,34 @@ fn sigterm_drains_in_flight_requests_and_exits_zero() {
     let status = host.wait_exit(Duration::from_secs(15)).expect("exits");
     assert!(status.success(), "exit status {status}");
     assert!(get(&host.url("/hello/x")).0 == 0, "no longer accepting connections");
+}
+
+#[test]
+fn sigterm_reports_down_but_keeps_serving_for_the_shutdown_delay() {
+    // A balancer checking health must see DOWN while requests still succeed, then the listener closes.
+    let runtime = format!("{RUNTIME}[server]\nshutdown_delay_ms = 1500\ndrain_seconds = 5\n");
+    let mut host = Host::start("sigterm-delay", &manifest(&toml_path(&wasm("test_hello_v1"))), &runtime);
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
+    // A keep-alive connection opened before SIGTERM ...
+    let before = agent.get(&host.url("/hello/before")).call().expect("before");
+    assert_ne!(before.header("connection"), Some("close"));
+    assert_eq!(before.into_string().unwrap(), "hello v1");
+    assert_eq!(get(&host.url("/v1/esignet/actuator/health")).0, 200);
+    let signalled = Instant::now();
+    host.sigterm();
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, body) = get(&host.url("/v1/esignet/actuator/health"));
+    assert_eq!((status, body.as_str()), (503, r#"{"status":"DOWN"}"#), "not ready right after SIGTERM");
+    // ... and new connections are still served during the delay, each response closing its connection.
+    let during = agent.get(&host.url("/hello/during")).call().expect("served during the shutdown delay");
+    assert_eq!(during.header("connection"), Some("close"));
+    assert_eq!(during.into_string().unwrap(), "hello v1");
+    assert_eq!(get(&host.url("/hello/fresh")), (200, "hello v1".to_string()));
+    assert!(signalled.elapsed() < Duration::from_millis(1500), "the checks above took too long to be meaningful");
+    let status = host.wait_exit(Duration::from_secs(15)).expect("exits");
+    assert!(status.success(), "exit status {status}");
+    assert!(signalled.elapsed() >= Duration::from_millis(1500), "exited before the shutdown delay was over");
+    assert_eq!(get(&host.url("/hello/after")).0, 0, "no longer accepting connections");
 }
 
 #[test]
