@@ -6,7 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/esignet-components-target}"
 
-COMPONENTS=(test-hello-v1 test-hello-v2 test-caps test-runaway test-plugin test-plugin-caller test-authenticator-flow)
+COMPONENTS=(test-hello-v1 test-hello-v2 test-caps test-runaway test-plugin test-plugin-caller test-authenticator-flow
+    test-credential-data test-credential-data-caller)
 # Product components: also copied to ../target/components/<crate>.wasm, where spin.toml's sources point.
 PRODUCTS=(oidc ui client-mgmt mock-identity vci)
 
