@@ -317,7 +317,8 @@ pub async fn check(check: CheckArgs) -> Result<()> {
             .and_then(|bytes| {
                 let component = wasmtime::component::Component::new(&engine, &bytes)
                     .map_err(|e| anyhow!("component `{}` does not compile: {e:#}", spec.id))?;
-                crate::deploy::check_grants(spec, &component, &engine)
+                crate::deploy::check_grants(spec, &component, &engine)?;
+                crate::deploy::check_exports(spec, &component, &engine)
             });
         if let Err(e) = result {
             problems.push(format!("{e:#}"));

@@ -13,14 +13,16 @@ use arc_swap::ArcSwapOption;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component, Linker};
 
-use crate::bindings::endpoint::IdpEndpointPre;
+use crate::bindings::credential_data_plugin::CredentialDataPluginPre;
+use crate::bindings::endpoint::IssuerEndpointPre;
 use crate::bindings::plugin::AuthenticatorPluginPre;
 use crate::manifest::{Capability, ComponentKind, ComponentSpec, Manifest, Source};
 use crate::state::{ComponentEnv, HostState, Platform};
 
 pub enum LoadedKind {
-    Endpoint(IdpEndpointPre<HostState>),
+    Endpoint(IssuerEndpointPre<HostState>),
     Plugin(AuthenticatorPluginPre<HostState>),
+    CredentialData(CredentialDataPluginPre<HostState>),
 }
 
 /// One deployed version of a component.
@@ -87,10 +89,12 @@ impl Registry {
             .values()
             .map(|spec| {
                 let plugin = spec.grants.plugin.as_ref().and_then(|p| slots.get(p).cloned());
+                let credential_data = spec.grants.credential_data_plugin.as_ref().and_then(|p| slots.get(p).cloned());
                 let env = ComponentEnv {
                     spec: spec.clone(),
                     platform: platform.clone(),
                     plugin,
+                    credential_data,
                     public_key_algs: public_key_algs.clone(),
                 };
                 (spec.id.clone(), Arc::new(env))
@@ -139,13 +143,18 @@ impl Registry {
             .map_err(|e| anyhow!("component `{id}` does not compile: {e:#}"))?;
         let compile_ms = compile_started.elapsed().as_secs_f64() * 1e3;
         check_grants(&env.spec, &component, &self.platform.engine)?;
+        check_exports(&env.spec, &component, &self.platform.engine)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| anyhow!("component `{id}` cannot be linked: {e:#}"))?;
         let kind = match env.spec.grants.kind {
             ComponentKind::Endpoint => LoadedKind::Endpoint(
-                IdpEndpointPre::new(pre).map_err(|e| anyhow!("component `{id}` is not an endpoint: {e:#}"))?,
+                IssuerEndpointPre::new(pre).map_err(|e| anyhow!("component `{id}` is not an endpoint: {e:#}"))?,
+            ),
+            ComponentKind::CredentialDataPlugin => LoadedKind::CredentialData(
+                CredentialDataPluginPre::new(pre)
+                    .map_err(|e| anyhow!("component `{id}` is not a credential-data plugin: {e:#}"))?,
             ),
             ComponentKind::Plugin => LoadedKind::Plugin(
                 AuthenticatorPluginPre::new(pre)
@@ -233,7 +242,7 @@ pub fn check_grants(spec: &ComponentSpec, component: &Component, engine: &wasmti
                     spec.id
                 );
             }
-            if cap == Capability::Authenticator && spec.grants.kind == ComponentKind::Plugin {
+            if matches!(cap, Capability::Authenticator | Capability::CredentialData) && spec.grants.kind.is_plugin() {
                 bail!("plugin `{}` imports `{name}`: plugins cannot call plugins", spec.id);
             }
             continue;
@@ -254,6 +263,33 @@ pub fn check_grants(spec: &ComponentSpec, component: &Component, engine: &wasmti
         if !unversioned.starts_with("wasi:") {
             bail!("component `{}` imports `{name}`, which this host does not provide", spec.id);
         }
+    }
+    Ok(())
+}
+
+/// The interface a plugin of each kind must export, besides the HTTP handler every component exports.
+fn required_export(kind: ComponentKind) -> Option<&'static str> {
+    match kind {
+        ComponentKind::Endpoint => None,
+        ComponentKind::Plugin => Some("esignet:plugin/authenticator"),
+        ComponentKind::CredentialDataPlugin => Some("esignet:plugin/credential-data"),
+    }
+}
+
+/// Refuses a plugin that does not export the interface its kind (and so every binding to it) needs, naming
+/// the interface; `esignet check` runs this too.
+pub fn check_exports(spec: &ComponentSpec, component: &Component, engine: &wasmtime::Engine) -> Result<()> {
+    let Some(wanted) = required_export(spec.grants.kind) else { return Ok(()) };
+    let exported = component
+        .component_type()
+        .exports(engine)
+        .any(|(name, _)| name.split('@').next() == Some(wanted));
+    if !exported {
+        bail!(
+            "component `{}` is declared with kind = \"{}\" but does not export `{wanted}`; it cannot serve the endpoints bound to it",
+            spec.id,
+            spec.grants.kind.name()
+        );
     }
     Ok(())
 }

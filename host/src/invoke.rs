@@ -84,6 +84,13 @@ pub async fn handle_with(loaded: &Arc<Loaded>, req: Request) -> Result<Response,
             }
             Err(e) => Err(e),
         },
+        LoadedKind::CredentialData(pre) => match pre.instantiate_async(&mut store).await {
+            Ok(instance) => {
+                loaded.env.platform.metrics.instantiated(&loaded.env.spec.id, started.elapsed());
+                instance.esignet_platform_handler().call_handle(&mut store, &req).await
+            }
+            Err(e) => Err(e),
+        },
     };
     result.map_err(|e| classify(loaded, e, &store.data().stderr.contents()))
 }
@@ -132,6 +139,34 @@ pub async fn call_plugin(slot: &ComponentSlot, call: PluginCall) -> Result<Plugi
             }
             PluginCall::SigningKeys => PluginReply::SigningKeys(api.call_signing_keys(&mut store).await?),
         })
+    }
+    .await;
+    result.map_err(|e| {
+        let err = classify(&loaded, e, &store.data().stderr.contents());
+        loaded.env.platform.metrics.plugin_failure(&loaded.env.spec.id, err.kind());
+        err
+    })
+}
+
+/// Calls a credential-data plugin's `fetch` on a fresh instance in its own store (its own memory cap and CPU
+/// budget), like [`call_plugin`] does for authenticator plugins.
+pub async fn call_credential_data(
+    slot: &ComponentSlot,
+    req: &crate::bindings::credential_data_plugin::exports::esignet::plugin::credential_data::DataRequest,
+) -> Result<
+    Result<String, crate::bindings::credential_data_plugin::exports::esignet::plugin::credential_data::DataError>,
+    InvokeError,
+> {
+    let loaded = slot.current().ok_or_else(|| InvokeError::NotLoaded(slot.id.clone()))?;
+    let LoadedKind::CredentialData(pre) = &loaded.kind else {
+        return Err(InvokeError::Unsupported(slot.id.clone(), "not a credential-data plugin"));
+    };
+    let started = Instant::now();
+    let mut store = HostState::new_store(loaded.env.clone());
+    let result = async {
+        let instance = pre.instantiate_async(&mut store).await?;
+        loaded.env.platform.metrics.instantiated(&loaded.env.spec.id, started.elapsed());
+        instance.esignet_plugin_credential_data().call_fetch(&mut store, req).await
     }
     .await;
     result.map_err(|e| {

@@ -99,6 +99,9 @@ pub enum Capability {
     Audit,
     Authenticator,
     OutboundHttp,
+    /// The `credential-data` import: the credential-data plugin named by `credential_data_plugin`; without that
+    /// binding every call answers `not-bound`.
+    CredentialData,
 }
 
 impl Capability {
@@ -111,6 +114,7 @@ impl Capability {
             Capability::Audit => "audit",
             Capability::Authenticator => "authenticator",
             Capability::OutboundHttp => "outbound-http",
+            Capability::CredentialData => "credential-data",
         }
     }
 
@@ -125,6 +129,7 @@ impl Capability {
             "esignet:platform/audit" => Some(Capability::Audit),
             "esignet:plugin/authenticator" => Some(Capability::Authenticator),
             "esignet:platform/outbound-http" => Some(Capability::OutboundHttp),
+            "esignet:plugin/credential-data" => Some(Capability::CredentialData),
             _ => None,
         }
     }
@@ -135,7 +140,26 @@ impl Capability {
 pub enum ComponentKind {
     #[default]
     Endpoint,
+    /// An authenticator plugin (world `esignet:plugin/authenticator-plugin`).
     Plugin,
+    /// A credential-data plugin (world `esignet:plugin/credential-data-plugin`).
+    CredentialDataPlugin,
+}
+
+impl ComponentKind {
+    /// Whether components of this kind are plugins (called by endpoints, never calling plugins themselves).
+    pub fn is_plugin(self) -> bool {
+        self != ComponentKind::Endpoint
+    }
+
+    /// The value of `kind` in `spin.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ComponentKind::Endpoint => "endpoint",
+            ComponentKind::Plugin => "plugin",
+            ComponentKind::CredentialDataPlugin => "credential-data-plugin",
+        }
+    }
 }
 
 /// How the host words an error it produces for a component (trap, timeout, body too large).
@@ -184,6 +208,10 @@ pub struct Grants {
     /// The plugin component that the `authenticator` import reaches.
     #[serde(default)]
     pub plugin: Option<String>,
+    /// The credential-data plugin that the `credential-data` import reaches (needs the `credential-data` grant;
+    /// that grant without this binding is allowed: every call then answers `not-bound`).
+    #[serde(default)]
+    pub credential_data_plugin: Option<String>,
     /// Cache keys are prefixed with this namespace (default: the component id).
     #[serde(default)]
     pub cache_namespace: Option<String>,
@@ -395,7 +423,12 @@ fn component_spec(
     if grants.allows(Capability::Authenticator) != grants.plugin.is_some() {
         bail!("component `{id}`: the `authenticator` grant and `plugin` go together");
     }
-    if grants.kind == ComponentKind::Plugin && grants.allows(Capability::Authenticator) {
+    if grants.credential_data_plugin.is_some() && !grants.allows(Capability::CredentialData) {
+        bail!("component `{id}`: `credential_data_plugin` needs the `credential-data` grant in capabilities");
+    }
+    if grants.kind.is_plugin()
+        && (grants.allows(Capability::Authenticator) || grants.allows(Capability::CredentialData))
+    {
         bail!("component `{id}`: a plugin cannot itself import a plugin");
     }
     let mut variables = HashMap::new();
@@ -421,13 +454,40 @@ fn component_spec(
 
 fn check_plugin_bindings(components: &BTreeMap<String, ComponentSpec>) -> Result<()> {
     for spec in components.values() {
-        if let Some(plugin) = &spec.grants.plugin {
+        let bindings = [
+            ("plugin", &spec.grants.plugin, ComponentKind::Plugin),
+            ("credential_data_plugin", &spec.grants.credential_data_plugin, ComponentKind::CredentialDataPlugin),
+        ];
+        for (key, bound, kind) in bindings {
+            let Some(plugin) = bound else { continue };
             match components.get(plugin) {
-                None => bail!("component `{}`: plugin `{plugin}` is not a component of this manifest", spec.id),
-                Some(p) if p.grants.kind != ComponentKind::Plugin => {
-                    bail!("component `{}`: `{plugin}` is not declared with kind = \"plugin\"", spec.id)
-                }
+                None => bail!("component `{}`: {key} `{plugin}` is not a component of this manifest", spec.id),
+                Some(p) if p.grants.kind != kind => bail!(
+                    "component `{}`: {key} `{plugin}` is not declared with kind = \"{}\"",
+                    spec.id,
+                    kind.name()
+                ),
                 Some(_) => {}
+            }
+        }
+    }
+    check_plugin_keys(components)
+}
+
+/// A plugin's key purposes are its own: no other component may be granted one of them (so no plugin can sign
+/// with, say, the credential issuer's key, and no endpoint with a plugin's).
+fn check_plugin_keys(components: &BTreeMap<String, ComponentSpec>) -> Result<()> {
+    for plugin in components.values().filter(|c| c.grants.kind.is_plugin()) {
+        for purpose in plugin.grants.key_purposes.keys() {
+            if let Some(other) = components
+                .values()
+                .find(|c| c.id != plugin.id && c.grants.key_purposes.contains_key(purpose))
+            {
+                bail!(
+                    "key purpose `{purpose}` is granted to plugin `{}` and to `{}`: a plugin's key purposes are its own",
+                    plugin.id,
+                    other.id
+                );
             }
         }
     }
@@ -530,5 +590,48 @@ source = "b.wasm"
         assert!(format!("{:#}", parse(&text).unwrap_err()).contains("nope"));
         let text = BASE.replace(r#"["sql", "cache"]"#, r#"["authenticator"]"#);
         assert!(format!("{:#}", parse(&text).unwrap_err()).contains("plugin"));
+    }
+
+    /// `BASE` with component `b` turned into a plugin of `kind` and `a` granted `caps` with `binding`.
+    fn with_plugin(kind: &str, caps: &str, binding: &str) -> String {
+        BASE.replace(r#"capabilities = ["sql", "cache"]"#, &format!("capabilities = {caps}\n{binding}"))
+            .replace("[component.b]\nsource = \"b.wasm\"\n", &format!("[component.b]\nsource = \"b.wasm\"\n[component.b.tool.esignet]\nkind = \"{kind}\"\n"))
+    }
+
+    #[test]
+    fn credential_data_plugin_binding() {
+        let ok = parse(&with_plugin("credential-data-plugin", r#"["credential-data"]"#, r#"credential_data_plugin = "b""#)).unwrap();
+        assert_eq!(ok.components["a"].grants.credential_data_plugin.as_deref(), Some("b"));
+        assert_eq!(ok.components["b"].grants.kind, ComponentKind::CredentialDataPlugin);
+        // The grant alone is allowed: calls answer `not-bound`.
+        let unbound = parse(&with_plugin("credential-data-plugin", r#"["credential-data"]"#, "")).unwrap();
+        assert!(unbound.components["a"].grants.allows(Capability::CredentialData));
+        assert_eq!(
+            Capability::from_import("esignet:plugin/credential-data@0.1.0"),
+            Some(Capability::CredentialData)
+        );
+
+        let err = |text: String| format!("{:#}", parse(&text).unwrap_err());
+        let e = err(with_plugin("credential-data-plugin", r#"["cache"]"#, r#"credential_data_plugin = "b""#));
+        assert!(e.contains("`credential_data_plugin` needs the `credential-data` grant"), "{e}");
+        let e = err(with_plugin("plugin", r#"["credential-data"]"#, r#"credential_data_plugin = "b""#));
+        assert!(e.contains(r#"credential_data_plugin `b` is not declared with kind = "credential-data-plugin""#), "{e}");
+        let e = err(with_plugin("credential-data-plugin", r#"["authenticator"]"#, r#"plugin = "b""#));
+        assert!(e.contains(r#"plugin `b` is not declared with kind = "plugin""#), "{e}");
+        let e = err(with_plugin("credential-data-plugin", r#"["credential-data"]"#, r#"credential_data_plugin = "zz""#));
+        assert!(e.contains("credential_data_plugin `zz` is not a component"), "{e}");
+        let e = err(with_plugin("credential-data-plugin", r#"["credential-data"]"#, "")
+            .replace("kind = \"credential-data-plugin\"\n", "kind = \"credential-data-plugin\"\ncapabilities = [\"credential-data\"]\n"));
+        assert!(e.contains("a plugin cannot itself import a plugin"), "{e}");
+    }
+
+    #[test]
+    fn a_plugin_key_purpose_is_its_own() {
+        let text = with_plugin("credential-data-plugin", r#"["credential-data", "keys"]"#, "key_purposes = { vci-issuer = \"ES256\" }")
+            .replace("kind = \"credential-data-plugin\"\n", "kind = \"credential-data-plugin\"\nkey_purposes = { vci-issuer = \"ES256\" }\n");
+        let e = format!("{:#}", parse(&text).unwrap_err());
+        assert!(e.contains("key purpose `vci-issuer`") && e.contains("plugin `b`"), "{e}");
+        let own = text.replace("kind = \"credential-data-plugin\"\nkey_purposes = { vci-issuer", "kind = \"credential-data-plugin\"\nkey_purposes = { registry");
+        assert!(parse(&own).is_ok());
     }
 }

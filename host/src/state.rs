@@ -32,6 +32,8 @@ pub struct ComponentEnv {
     pub spec: ComponentSpec,
     pub platform: Arc<Platform>,
     pub plugin: Option<Arc<ComponentSlot>>,
+    /// For endpoints bound to a credential-data plugin (`credential_data_plugin`), that plugin.
+    pub credential_data: Option<Arc<ComponentSlot>>,
     /// Algorithms of every key purpose any component of the manifest owns (for `public_key_purposes`).
     pub public_key_algs: std::collections::HashMap<String, String>,
 }

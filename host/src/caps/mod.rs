@@ -6,6 +6,7 @@ pub mod audit;
 pub mod authenticator;
 pub mod cache;
 pub mod config;
+pub mod credential_data;
 pub mod keys;
 pub mod outbound;
 pub mod sql;
@@ -27,6 +28,7 @@ pub fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<()> {
     esignet::platform::http_types::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     esignet::platform::outbound_http::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     esignet::plugin::authenticator::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
+    esignet::plugin::credential_data::add_to_linker::<_, HasSelf<_>>(linker, |s| s)?;
     Ok(())
 }
 
