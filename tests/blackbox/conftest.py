@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PREFIX = "/v1/esignet"
 MOCK_PREFIX = "/v1/mock-identity-system"
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+# Access tokens are ES256 under a key of their own (spin.toml `oidc-access-token`); ID tokens stay RS256.
+ACCESS_TOKEN_ALG = "ES256"
 DEMO_OTP = "111111"  # spin.toml `demo_otp` default: the mock identity system's fixed OTP
 PORT_RANGE = range(18500, 18600)
 HEALTH = PREFIX + "/actuator/health"
@@ -863,6 +865,18 @@ class OP:
         assert header.get("kid"), f"JWS without kid: {header}"
         assert any(k.kid == header["kid"] for k in keys.keys), f"kid {header['kid']} not in JWKS"
         return jwt.decode(token, keys, algorithms=algorithms or self.signing_algs())
+
+    def verify_access_token(self, token: str) -> jwt.Token:
+        """Checks an access token (RFC 9068): `typ` at+jwt, ES256 with a `kid` of the JWKS whose key is a P-256 key
+        published for ES256 (the ID-token keys are RSA); returns the verified token."""
+        header, _ = jwt_parts(token)
+        assert header.get("typ") == "at+jwt", header
+        assert header.get("alg") == ACCESS_TOKEN_ALG, header
+        published = {k["kid"]: k for k in self.http.get(self.discovery["jwks_uri"], timeout=30).json()["keys"]}
+        key = published.get(header.get("kid"))
+        assert key is not None, f"access token kid {header.get('kid')} not in the JWKS"
+        assert key["kty"] == "EC" and key.get("crv") == "P-256" and key.get("alg") == ACCESS_TOKEN_ALG, key
+        return self.verify_jws(token, algorithms=[ACCESS_TOKEN_ALG])
 
     def verify_tokens(self, client: Client, tokens: dict, login: LoginResult | None = None) -> dict:
         """Checks a token response's ID token (OIDC Core §2, §3.1.3.7) and returns its claims."""

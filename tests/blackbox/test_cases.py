@@ -18,8 +18,13 @@ import uuid
 
 import pytest
 
-from conftest import (OP, PREFIX, Client, assert_esignet_error, assert_oauth_error, b64url, jwt_parts,
-                      oauth_details_request, ok_response, pkce_pair, query_of, random_text)
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import RSAKey
+
+from conftest import (OP, PREFIX, PRODUCTION, Client, assert_esignet_error, assert_oauth_error, b64url,
+                      b64url_decode, jwt_parts, oauth_details_request, ok_response, pkce_pair, query_of,
+                      random_text)
 
 INVALID_CLIENT_STATUSES = (400, 401)
 
@@ -393,6 +398,77 @@ def test_es11_id_token_is_not_an_access_token(op, client_rs, identity):
 
 
 # --------------------------------------------------------------------------------------------------------------
+# Access tokens: ES256 under a key purpose of their own (`oidc-access-token`), published in the JWKS (RFC 9068 §4);
+# ID tokens RS256 (`oidc-service`). Neither kind verifies as the other (RFC 8725 §3.12).
+# --------------------------------------------------------------------------------------------------------------
+
+
+def assert_invalid_token(op: OP, token: str) -> None:
+    r = op.userinfo(token)
+    assert r.status_code == 401, (r.status_code, r.text[:200])
+    assert 'error="invalid_token"' in r.headers.get("www-authenticate", ""), r.headers
+
+
+def test_access_token_is_es256_with_its_own_published_key(op, client_rs, identity):
+    login = fresh_code(op, client_rs, identity)
+    tokens = op.tokens(client_rs, login)
+    id_claims = op.verify_tokens(client_rs, tokens, login)  # at_hash with the ID token's alg
+    at = op.verify_access_token(tokens["access_token"])  # typ at+jwt, ES256, kid of a published P-256 key
+    id_header, _ = jwt_parts(tokens["id_token"])
+    assert id_header["alg"] == "RS256" and id_header["alg"] in op.discovery["id_token_signing_alg_values_supported"]
+    assert id_header["kid"] != at.header["kid"]
+    assert at.claims["sub"] == id_claims["sub"] and at.claims["client_id"] == client_rs.client_id, at.claims
+    with pytest.raises(JoseError):
+        op.verify_jws(tokens["access_token"], algorithms=op.signing_algs())
+    with pytest.raises(JoseError):
+        op.verify_jws(tokens["id_token"], algorithms=["ES256"])
+    assert op.userinfo(tokens["access_token"]).status_code == 200
+
+
+@pytest.mark.parametrize("change", ["signature", "alg-rs256", "alg-none", "kid-of-id-token", "typ-jwt"])
+def test_altered_access_token_is_refused(op, client_rs, identity, change):
+    tokens = op.tokens(client_rs, fresh_code(op, client_rs, identity))
+    h, p, sig = tokens["access_token"].split(".")
+    header, _ = jwt_parts(tokens["access_token"])
+    id_header, _ = jwt_parts(tokens["id_token"])
+    if change == "signature":
+        raw = bytearray(b64url_decode(sig))
+        raw[0] ^= 1
+        forged = ".".join([h, p, b64url(bytes(raw))])
+    else:
+        header = dict(header)
+        if change == "alg-rs256":
+            header["alg"] = "RS256"
+        elif change == "alg-none":
+            header["alg"] = "none"
+        elif change == "kid-of-id-token":
+            header["kid"] = id_header["kid"]
+        else:
+            header["typ"] = "JWT"
+        forged = ".".join([b64url(json.dumps(header).encode()), p, "" if change == "alg-none" else sig])
+    assert_invalid_token(op, forged)
+    assert op.userinfo(tokens["access_token"]).status_code == 200
+
+
+def test_access_token_signed_with_the_id_token_key_is_refused(op, client_rs, identity):
+    """The access token's claims, re-signed RS256 with the ID-token key (read from the embedded keystore) and its kid.
+
+    Userinfo verifies with the `oidc-access-token` keys only. (The grant is also keyed by the token's hash, so this
+    checks the refusal end to end; the key separation itself is the host's `verify-own-jws` per purpose.)"""
+    if PRODUCTION:
+        pytest.skip("the ID-token key is inside the HSM")
+    tokens = op.tokens(client_rs, fresh_code(op, client_rs, identity))
+    id_header, _ = jwt_parts(tokens["id_token"])
+    stored = json.loads((op.data_dir / "keystore.json").read_text())["keys"]
+    id_key = next(k for k in stored if k["purpose"] == "oidc-service" and k["jwk"].get("kid") == id_header["kid"])
+    header, claims = jwt_parts(tokens["access_token"])
+    header = {**header, "alg": id_key["alg"], "kid": id_header["kid"]}
+    forged = jwt.encode(header, claims, RSAKey.import_key(id_key["jwk"]), algorithms=[id_key["alg"]])
+    assert op.verify_jws(forged, algorithms=op.signing_algs()).claims["sub"] == claims["sub"]  # a valid JWS
+    assert_invalid_token(op, forged)
+
+
+# --------------------------------------------------------------------------------------------------------------
 # OP-07 — unknown, expired or malformed code
 # --------------------------------------------------------------------------------------------------------------
 
@@ -536,7 +612,7 @@ def test_cf02_tolerated_requests_succeed(op, client_rs, identity, variant):
     c = op.verify_tokens(client_rs, tokens, login)
     if variant == "c-no-nonce":
         assert "nonce" not in c
-    at = op.verify_jws(tokens["access_token"]).claims
+    at = op.verify_access_token(tokens["access_token"]).claims
     scope_text = at.get("scope") or tokens.get("scope") or ""
     scopes = scope_text.split(" ") if scope_text else []
     assert "" not in scopes and "foo" not in scopes, scopes

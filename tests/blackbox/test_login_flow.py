@@ -115,7 +115,7 @@ def test_full_flow_by_client_key_type(op, identity, alg):
     assert info["gender"] == "Female"
     assert isinstance(info["address"], dict) and info["address"].get("locality") == "Testville", info["address"]
     # The access token is a JWT of ours too (RFC 9068 shape): verify it with the same JWKS.
-    at = op.verify_jws(tokens["access_token"])
+    at = op.verify_access_token(tokens["access_token"])
     assert at.claims["iss"] == op.issuer and at.claims["sub"] == id_claims["sub"]
     assert at.claims["exp"] > time.time()
 

@@ -135,7 +135,7 @@ def test_credential_scoped_token(op, wallet_client, vci_identity):
     assert "id_token" not in tokens, tokens
     assert tokens["token_type"] == "Bearer" and 0 < tokens["expires_in"] <= 300, tokens
     assert tokens["c_nonce"] and tokens["c_nonce_expires_in"] > 0, tokens
-    claims = op.verify_jws(tokens["access_token"]).claims
+    claims = op.verify_access_token(tokens["access_token"]).claims
     header, _ = jwt_parts(tokens["access_token"])
     assert header["typ"] == "at+jwt"
     assert claims["client_id"] == wallet_client.client_id and claims["scope"] == SD_SCOPE, claims

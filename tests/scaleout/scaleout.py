@@ -20,7 +20,9 @@ status, the server haproxy chose — its X-Served-By header). With the load runn
   1. steady state, three replicas (r1, r2, r3);
   2. r1 gets SIGTERM: it answers DOWN to health checks while still serving, haproxy moves away, r1 drains and
      exits 0 — no request may fail;
-  3. r2 gets SIGKILL: only requests that were in flight at r2 at that instant may fail;
+  3. r2 gets SIGKILL: only requests in flight at r2 while it died may fail (from kill() until the process is
+     reaped the kernel still holds its sockets: it unmaps the process's memory before it closes its files, so
+     connections accepted meanwhile die unanswered too — a few tens of ms);
   4. r4 starts; haproxy's checks bring it in once it is ready; it must serve requests and none may fail.
 
 Then: every failed login is started again from scratch and must succeed; no authorization code was redeemed more
@@ -698,8 +700,9 @@ def main() -> int:
         log(f"SIGKILL r2: gone after {(t_dead - t_kill) * 1e3:.0f} ms, DOWN in haproxy after {down_after:.2f} s; "
             f"{len(at_death)} requests in flight meanwhile ({len(at_r2)} at r2); {len(reqs)} failed requests, "
             f"{len(logins)} failed logins; after: {after['logins_per_s']} logins/s")
-        check("SIGKILL: failed requests ≤ requests in flight at r2 as it died ≤ workers",
-              len(reqs) <= len(at_r2) <= WORKERS, f"{len(reqs)} failed, {len(at_r2)} in flight at r2")
+        check("SIGKILL: failed requests ≤ requests in flight at r2 as it died",
+              len(reqs) <= len(at_r2), f"{len(reqs)} failed, {len(at_r2)} in flight at r2 "
+              f"({sum(1 for r in at_r2 if r['t0'] < t_kill)} of them sent before the kill)")
         check("SIGKILL: no request failed that was not in flight at r2 as it died",
               not outside and not elsewhere, [r["error"] for r in outside + elsewhere][:5])
 

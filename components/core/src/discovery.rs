@@ -2,7 +2,8 @@
 //!
 //! Modelled on eSignet's static discovery map (reference §3.14) but truthful to this implementation: only the
 //! authorization-code flow with `query` responses, `private_key_jwt` client authentication, S256 PKCE, RS256
-//! tokens and userinfo (optionally encrypted with RSA-OAEP-256/A256GCM), pairwise subjects, no request objects,
+//! ID tokens, RS256 or ES256 userinfo (ours, or the identity system's own JWS; optionally encrypted with
+//! RSA-OAEP-256/A256GCM), pairwise subjects, no request objects,
 //! no PAR and no DPoP (neither is advertised because neither is served). Every URL derives from the issuer:
 //! `<issuer>/authorize`, `<issuer>/oauth/v2/token`, `<issuer>/oidc/userinfo`, `<issuer>/oauth/.well-known/jwks.json`.
 //! The JWK set is our keys followed by the identity system's KYC keys, de-duplicated by `kid`.
@@ -13,8 +14,12 @@ use crate::assertion::SUPPORTED_ALGS;
 use crate::authorize::{ScopeConfig, DISPLAY_VALUES};
 use crate::claims::AmrAcrMapping;
 
-/// The algorithm of every token and userinfo JWS this provider signs (key purpose `oidc-service`).
+/// The algorithm of the ID tokens and userinfo JWS this provider signs (key purpose `oidc-service`). Access
+/// tokens are ES256 (key purpose `oidc-access-token`); no discovery member describes them (RFC 9068).
 pub const SIGNING_ALG: &str = "RS256";
+/// Userinfo JWS algorithms: ours ([`SIGNING_ALG`]) and those an identity system's own KYC JWS may pass
+/// through with (its keys are in our JWK set; the mock identity system signs ES256).
+pub const USERINFO_SIGNING_ALGS: [&str; 2] = [SIGNING_ALG, "ES256"];
 /// Userinfo JWE key management algorithm.
 pub const USERINFO_ENC_ALG: &str = "RSA-OAEP-256";
 /// Userinfo JWE content encryption.
@@ -129,7 +134,7 @@ pub fn openid_configuration(e: &Endpoints, scopes: &ScopeConfig, acrs: &[String]
         "subject_types_supported": ["pairwise"],
         "acr_values_supported": acrs,
         "id_token_signing_alg_values_supported": [SIGNING_ALG],
-        "userinfo_signing_alg_values_supported": [SIGNING_ALG],
+        "userinfo_signing_alg_values_supported": strings(&USERINFO_SIGNING_ALGS),
         "userinfo_encryption_alg_values_supported": [USERINFO_ENC_ALG],
         "userinfo_encryption_enc_values_supported": [USERINFO_ENC_ENC],
         "display_values_supported": strings(&DISPLAY_VALUES),
@@ -224,6 +229,11 @@ mod tests {
             json!(["RS256", "PS256", "ES256"])
         );
         assert_eq!(d["code_challenge_methods_supported"], json!(["S256"]));
+        assert_eq!(d["id_token_signing_alg_values_supported"], json!(["RS256"]));
+        assert_eq!(
+            d["userinfo_signing_alg_values_supported"],
+            json!(["RS256", "ES256"])
+        );
         assert_eq!(d["request_parameter_supported"], json!(false));
         assert!(d["acr_values_supported"]
             .as_array()

@@ -6,7 +6,7 @@
 //!   JWS, or JWE for a JWE client) and the accepted claims. Deleting the entry revokes the token (ES-08).
 //! - KYC shapes ([`classify_kyc`]): 5 segments → a JWE, passed through unchanged; 3 segments → a JWS; anything
 //!   else must be base64/base64url JSON claims. A JWS is passed through only when [`kyc_jws_passes`]: header
-//!   `alg` is the advertised signing algorithm, `kid` is set (the identity system's keys are in our JWKS), no
+//!   `alg` is an advertised userinfo signing algorithm (RS256 or ES256: the identity system chooses), `kid` is set (the identity system's keys are in our JWKS), no
 //!   `crit`, and the payload has `iss` = our issuer, `aud` = the client id and `sub` = the PSUT. Otherwise its
 //!   claims (or the plain claims) are re-signed by us with `iss`/`aud`/`sub` forced
 //!   ([`crate::tokens::userinfo_claims`]).
@@ -19,7 +19,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::discovery::SIGNING_ALG;
+use crate::discovery::USERINFO_SIGNING_ALGS;
 use crate::error::EsignetError;
 use crate::hashing::sha256_b64url;
 use crate::transaction::OidcTransaction;
@@ -131,7 +131,7 @@ pub fn kyc_jws_passes(
         Some(Value::Array(list)) => list.len() == 1 && list[0].as_str() == Some(client_id),
         _ => false,
     };
-    h("alg") == Some(SIGNING_ALG)
+    h("alg").is_some_and(|a| USERINFO_SIGNING_ALGS.contains(&a))
         && h("kid").is_some_and(|k| !k.is_empty())
         && !header.contains_key("crit")
         && p("iss") == Some(issuer)
@@ -252,6 +252,15 @@ mod tests {
             &header,
             &payload,
             "https://idsystem",
+            "client-a",
+            "psut"
+        ));
+        let es256 = obj(json!({"alg": "ES256", "kid": "k2"}));
+        assert!(kyc_jws_passes(&es256, &payload, ISS, "client-a", "psut"));
+        assert!(!kyc_jws_passes(
+            &obj(json!({"alg": "HS256", "kid": "k1"})),
+            &payload,
+            ISS,
             "client-a",
             "psut"
         ));

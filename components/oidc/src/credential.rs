@@ -28,6 +28,7 @@ use esignet_sdk::cache;
 use serde_json::{json, Map, Value};
 
 use crate::issue::{exchange, grant_lifetime, sign, Issued};
+use crate::metadata::OIDC_ACCESS_TOKEN;
 use crate::reply::Failure;
 use crate::settings::Settings;
 
@@ -83,7 +84,7 @@ pub fn issue(
     );
     let claims =
         CredentialAccessTokenClaims::new(base, issuer, c_nonce.clone(), settings.c_nonce_ttl_secs);
-    let access_token = sign(&json!({ "typ": ACCESS_TOKEN_TYP }), &claims)?;
+    let access_token = sign(OIDC_ACCESS_TOKEN, &json!({ "typ": ACCESS_TOKEN_TYP }), &claims)?;
     let at_hash = access_token_hash(&access_token);
     let grant = CredentialGrant {
         client_id: client.id.as_str().to_owned(),
@@ -91,6 +92,7 @@ pub fn issue(
         transaction_id: tx.transaction_id.as_str().to_owned(),
         scopes,
         claims: retained_claims(&released, &wanted),
+        claims_locales: tx.claims_locales.clone(),
         expires_at: now.saturating_add(lifetime),
     };
     let grant_json = serde_json::to_vec(&grant).map_err(|_| Failure::Fault)?;

@@ -8,12 +8,14 @@
 //! - Lifetime: `access_token_ttl_secs` (3600 s), shortened to the consent's expiry (`consent_detail.expire_dtimes` of this client and
 //!   subject; if that cannot be read, `auth_time` + the client's `consent_expire_in_mins`). A consent that has
 //!   already expired gives `invalid_grant`.
-//! - Access token: a JWS with `typ: at+jwt` (RFC 9068) signed with `oidc-service`; claims from
+//! - Access token: a JWS with `typ: at+jwt` (RFC 9068) signed with `oidc-access-token` (ES256); claims from
 //!   `esignet_core::tokens::access_token_claims` (`scope` = `openid` + permitted scopes, `jti` random).
-//! - ID token (only when `openid` was granted): `esignet_core::tokens::id_token_claims` with `acr` = the
-//!   requested ACRs the factors used satisfy, `at_hash` for the access token's algorithm, `nonce` when sent.
+//! - ID token (only when `openid` was granted): signed with `oidc-service` (RS256 by default);
+//!   `esignet_core::tokens::id_token_claims` with `acr` = the requested ACRs the factors used satisfy,
+//!   `at_hash` for the ID token's own algorithm (OIDC Core §3.1.3.6), `nonce` when sent.
 //! - Userinfo: the plugin's JWS passes through when it already carries our `iss`, the client as `aud` and the
-//!   PSUT as `sub` (RS256 with a `kid`); otherwise its claims are re-signed by us with those three forced. A
+//!   PSUT as `sub` (an advertised userinfo algorithm, with a `kid`); otherwise its claims are re-signed by us
+//!   with `oidc-service` and those three forced. A
 //!   plugin JWE passes through. A client registered for JWE gets the JWS wrapped in a JWE (RSA-OAEP-256,
 //!   A256GCM, `cty: JWT`) to its `enc_public_key`; without one, `invalid_public_key`.
 
@@ -23,7 +25,6 @@ use esignet_core::claims::AmrAcrMapping;
 use esignet_core::client::{ClientDetail, UserinfoResponseType};
 use esignet_core::consent::consent_expires_at;
 use esignet_core::discovery::{USERINFO_ENC_ALG, USERINFO_ENC_ENC};
-use esignet_core::hashing::b64url_decode;
 use esignet_core::ids::new_jti;
 use esignet_core::random::OsRandom;
 use esignet_core::tokens::{
@@ -42,7 +43,7 @@ use esignet_sdk::{cache, keys, sql};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
-use crate::metadata::OIDC_SERVICE;
+use crate::metadata::{OIDC_ACCESS_TOKEN, OIDC_SERVICE};
 use crate::reply::Failure;
 use crate::settings::Settings;
 
@@ -95,7 +96,7 @@ pub fn issue(
         jti,
         None,
     );
-    let access_token = sign(&json!({ "typ": ACCESS_TOKEN_TYP }), &at)?;
+    let access_token = sign(OIDC_ACCESS_TOKEN, &json!({ "typ": ACCESS_TOKEN_TYP }), &at)?;
     let id_token = if scopes.iter().any(|s| s == "openid") {
         Some(id_token(tx, &e.issuer, psut, now, lifetime, &access_token)?)
     } else {
@@ -197,20 +198,27 @@ pub(crate) fn exchange(
         })
 }
 
-/// Signs `claims` with `oidc-service` under `header`.
-pub(crate) fn sign<T: Serialize>(header: &Value, claims: &T) -> Result<String, Failure> {
+/// Signs `claims` with the key of `purpose` under `header`.
+pub(crate) fn sign<T: Serialize>(
+    purpose: &str,
+    header: &Value,
+    claims: &T,
+) -> Result<String, Failure> {
     let payload = serde_json::to_vec(claims).map_err(|_| Failure::Fault)?;
-    keys::sign_jws(OIDC_SERVICE, &header.to_string(), &payload).map_err(|e| {
+    keys::sign_jws(purpose, &header.to_string(), &payload).map_err(|e| {
         audit::log(Level::Error, "signing failed");
         Failure::capability(&e)
     })
 }
 
-/// The `alg` of a compact JWS we just signed.
-fn jws_alg(jws: &str) -> Option<String> {
-    let header = b64url_decode(jws.split('.').next()?)?;
-    let header: Value = serde_json::from_slice(&header).ok()?;
-    header.get("alg")?.as_str().map(str::to_owned)
+/// The algorithm ID tokens are signed with: that of the current `oidc-service` key (the grant in `spin.toml`).
+fn id_token_alg() -> Result<String, Failure> {
+    keys::current_key(OIDC_SERVICE)
+        .map(|k| k.alg)
+        .map_err(|e| {
+            audit::log(Level::Error, "the ID token key is unavailable");
+            Failure::capability(&e)
+        })
 }
 
 fn id_token(
@@ -221,7 +229,7 @@ fn id_token(
     lifetime: i64,
     access_token: &str,
 ) -> Result<String, Failure> {
-    let alg = jws_alg(access_token).ok_or(Failure::Fault)?;
+    let alg = id_token_alg()?;
     let mapping = AmrAcrMapping::default_mapping().map_err(|_| Failure::Fault)?;
     let acrs = mapping.satisfied_acrs(&tx.acr_values, &tx.provided_auth_factors);
     let claims = id_token_claims(&IdTokenInput {
@@ -235,7 +243,7 @@ fn id_token(
         satisfied_acrs: &acrs,
         access_token: Some((access_token, &alg)),
     })?;
-    sign(&json!({ "typ": "JWT" }), &claims)
+    sign(OIDC_SERVICE, &json!({ "typ": "JWT" }), &claims)
 }
 
 /// The userinfo response body for this grant (module docs).
@@ -296,13 +304,12 @@ fn resign(
 ) -> Result<String, Failure> {
     let mut claims = userinfo_claims(issuer, client_id, sub, payload);
     claims.entry("iat").or_insert(Value::from(now));
-    sign(&json!({ "typ": "JWT" }), &claims)
+    sign(OIDC_SERVICE, &json!({ "typ": "JWT" }), &claims)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use esignet_core::hashing::b64url;
 
     fn tx() -> OidcTransaction {
         serde_json::from_value(json!({
@@ -325,10 +332,8 @@ mod tests {
     }
 
     #[test]
-    fn reads_alg_of_own_jws() {
-        let jws = format!("{}.e30.sig", b64url(br#"{"alg":"RS256","kid":"k"}"#));
-        assert_eq!(jws_alg(&jws).as_deref(), Some("RS256"));
-        assert_eq!(jws_alg("!!.e30.x"), None);
+    fn response_type_names() {
+        assert_eq!(response_type_name(UserinfoResponseType::Jws), "JWS");
         assert_eq!(response_type_name(UserinfoResponseType::Jwe), "JWE");
     }
 }

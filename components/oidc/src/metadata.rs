@@ -5,8 +5,10 @@
 //! `/.well-known/openid-configuration` (eSignet's nginx mapping); RFC 8414 metadata at
 //! `/.well-known/oauth-authorization-server` + `P` (RFC 8414 §3.1), `P/oauth/.well-known/oauth-authorization-server`
 //! and the root; the JWK set at `P/oauth/.well-known/jwks.json`, `P/.well-known/jwks.json` and the root. The JWK
-//! set is our `oidc-service` keys plus the identity system's KYC signing keys (`authenticator.signing-keys`),
-//! de-duplicated by `kid`; if the plugin cannot answer, our keys alone are served.
+//! set is our `oidc-service` (ID tokens, re-signed userinfo) and `oidc-access-token` keys plus the identity
+//! system's KYC signing keys (`authenticator.signing-keys`), de-duplicated by `kid`; if the plugin cannot answer,
+//! our keys alone are served. Publishing the access-token key lets a client's resource servers verify our access
+//! tokens with the JWKS (RFC 9068 §4); it has a `kid` and an `alg` of its own, so no ID token verifies with it.
 
 use esignet_core::authorize::ScopeConfig;
 use esignet_core::claims::AmrAcrMapping;
@@ -20,8 +22,13 @@ use serde_json::Value;
 
 use crate::reply::no_store_json;
 
-/// Our signing key purpose.
+/// The key purpose of ID tokens and of userinfo responses we sign ourselves (RS256 by default: every RP
+/// library verifies it, and OIDC Core §15.1 requires it).
 pub const OIDC_SERVICE: &str = "oidc-service";
+/// The key purpose of access tokens (ES256): only this provider (userinfo, vci) and the clients' resource
+/// servers verify them, so they need not be RSA, and keeping them apart from ID tokens means neither kind of
+/// token verifies as the other (RFC 8725 §3.12).
+pub const OIDC_ACCESS_TOKEN: &str = "oidc-access-token";
 
 /// Which document a path names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,11 +105,8 @@ fn key_failure(e: &keys::KeyError) -> Response {
 }
 
 fn jwks() -> Response {
-    // Creates the signing key on first use, so a fresh deployment never publishes an empty set.
-    if let Err(e) = keys::current_key(OIDC_SERVICE) {
-        return key_failure(&e);
-    }
-    let own = match keys::public_jwks(&[OIDC_SERVICE.to_owned()]) {
+    // The host creates a purpose's key on first use here, so a fresh deployment never publishes an empty set.
+    let own = match keys::public_jwks(&[OIDC_SERVICE.to_owned(), OIDC_ACCESS_TOKEN.to_owned()]) {
         Ok(text) => serde_json::from_str::<Value>(&text).unwrap_or(Value::Null),
         Err(e) => return key_failure(&e),
     };

@@ -1,7 +1,7 @@
 //! `GET`/`POST <issuer>/oidc/userinfo` (OIDC Core §5.3, RFC 6750; reference §3.10; cases ES-08, ES-11).
 //!
 //! The access token comes only from one `Authorization: Bearer` header (`esignet_core::bearer`). It must be a
-//! JWS signed by our `oidc-service` key with `typ: at+jwt`, our `iss` and a future `exp`
+//! JWS signed by our `oidc-access-token` key (not the ID-token key `oidc-service`) with `typ: at+jwt`, our `iss` and a future `exp`
 //! (`esignet_core::userinfo::check_access_token`), and its grant must still be in the cache under
 //! `userinfo:<base64url(SHA-256(token))>` for the same client and subject — a revoked (replayed-code) or expired
 //! grant is `invalid_token`. The answer is the userinfo JWT prepared at the token endpoint, as
@@ -17,7 +17,7 @@ use esignet_sdk::{cache, keys, CapabilityError, Request, Response};
 use serde_json::Value;
 
 use crate::events::{self, GET_USERINFO};
-use crate::metadata::OIDC_SERVICE;
+use crate::metadata::OIDC_ACCESS_TOKEN;
 use crate::reply::{method_not_allowed, no_store_json};
 
 enum Refusal {
@@ -62,7 +62,7 @@ fn lookup(req: &Request, endpoints: &Endpoints) -> Result<UserinfoGrant, Refusal
     let invalid = || Refusal::Bearer(BearerProblem::InvalidToken);
     let values: Vec<&str> = req.header_values("authorization").collect();
     let token = bearer_token(&values).map_err(Refusal::Bearer)?;
-    let (header_json, payload) = keys::verify_own_jws(OIDC_SERVICE, token).map_err(|e| {
+    let (header_json, payload) = keys::verify_own_jws(OIDC_ACCESS_TOKEN, token).map_err(|e| {
         if e.is_unavailable() {
             Refusal::Unavailable
         } else {

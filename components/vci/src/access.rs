@@ -1,7 +1,7 @@
 //! The access token of a credential or notification request (OpenID4VCI 1.0 §8.2, RFC 6750).
 //!
 //! Only one `Authorization: Bearer` header carries it; a token in the query or the body is never read, so such
-//! a request is one without a token (401). The token must be a JWS by our `oidc-service` key (the host checks
+//! a request is one without a token (401). The token must be a JWS by our `oidc-access-token` key (the host checks
 //! the signature with the public key this component may read), `typ: at+jwt`, our `iss`, a future `exp`
 //! (`esignet_core::userinfo::check_access_token`); then its `scope` must hold a credential scope of the
 //! configurations (else 403 `insufficient_scope`: a plain OpenID login token), its `aud` must be the
@@ -18,8 +18,8 @@ use serde_json::Value;
 use crate::reply::VciError;
 use crate::settings::Issuer;
 
-/// The key purpose that signs access tokens (owned by `oidc`).
-pub const OIDC_SERVICE: &str = "oidc-service";
+/// The key purpose that signs access tokens (owned by `oidc`; ID tokens use another, so never pass here).
+pub const OIDC_ACCESS_TOKEN: &str = "oidc-access-token";
 
 /// A request's verified access token.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ pub fn authorize(
 ) -> Result<Authorized, VciError> {
     let values: Vec<&str> = req.header_values("authorization").collect();
     let token = bearer_token(&values).map_err(VciError::Bearer)?;
-    let (header, payload) = keys::verify_own_jws(OIDC_SERVICE, token).map_err(|e| {
+    let (header, payload) = keys::verify_own_jws(OIDC_ACCESS_TOKEN, token).map_err(|e| {
         if e.is_unavailable() {
             VciError::Unavailable
         } else {

@@ -51,7 +51,9 @@ export async function configure(demo) {
   const alg = jwk.alg || (jwk.kty === 'EC' ? 'ES256' : 'RS256');
   const key = await jose.importJWK(jwk, alg);
   const auth = oidc.PrivateKeyJwt(jwk.kid ? { key, kid: jwk.kid } : key);
-  const metadata = { userinfo_signed_response_alg: 'RS256', id_token_signed_response_alg: 'RS256' };
+  // ID tokens are RS256; the userinfo JWS is the identity system's own (ES256 for the mock plugin) or ours (RS256),
+  // so it is checked against the provider's userinfo_signing_alg_values_supported rather than pinned.
+  const metadata = { id_token_signed_response_alg: 'RS256' };
   const execute = [oidc.enableNonRepudiationChecks];
   if (new URL(demo.issuer).protocol === 'http:') execute.unshift(oidc.allowInsecureRequests);
   return oidc.discovery(new URL(demo.issuer), demo.client_id, metadata, auth, { execute });
