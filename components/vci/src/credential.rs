@@ -5,8 +5,9 @@
 //! (`unknown_credential_configuration`) and its scope among the token's (403 `insufficient_scope`); the proof
 //! header ([`crate::proof::read_header`]), its signature (the host verifies it with the header's key:
 //! `invalid_proof`), its claims (`invalid_proof`), and last its nonce, consumed atomically ([`crate::nonce`]:
-//! `invalid_nonce`). The claims are the grant's KYC claims mapped through the configuration ([`select`]); a
-//! `mandatory` claim the identity lacks is `credential_request_denied`. The credential is signed by the host
+//! `invalid_nonce`). The claims come from [`crate::data`] (the grant's KYC claims, or the bound credential-data
+//! plugin's answer) and are mapped through the configuration ([`select`]); a `mandatory` claim the holder
+//! lacks is `credential_request_denied`. The credential is signed by the host
 //! with key purpose `vci-issuer` ([`ISSUER_KEY`]): the guest never holds a key. The answer is
 //! `{"credentials": [{"credential": …}], "notification_id": …}` with `Cache-Control: no-store`; the
 //! notification id is cached as `vci-notification:<id>` → the access token's hash for the token's lifetime.
@@ -22,6 +23,7 @@ use esignet_sdk::{cache, keys, CapabilityError, Request, Response};
 use serde_json::{json, Map, Value};
 
 use crate::access::{self, Authorized};
+use crate::data::{self, Source};
 use crate::events::{AuditContext, VC_ISSUANCE};
 use crate::proof::{self, ProofPolicy};
 use crate::reply::{method_not_allowed, no_store_json, VciError};
@@ -57,15 +59,16 @@ pub fn handle(req: &Request, settings: &Settings, configs: &CredentialConfigs) -
     }
 }
 
-/// The configured claims the holder's data has, in configuration order; `credential_request_denied` when a
-/// mandatory one is missing.
+/// The configured claims the holder's data (from `source`) has, in configuration order; nothing else.
+/// `credential_request_denied` when a mandatory one is missing.
 pub fn select<'a>(
     config: &'a CredentialConfig,
+    source: Source,
     data: &Map<String, Value>,
 ) -> Result<Vec<(&'a ClaimConfig, Value)>, VciError> {
     let mut out = Vec::new();
     for claim in &config.claims {
-        match data.get(claim.source()) {
+        match data.get(source.key(claim)) {
             Some(v) if !v.is_null() => out.push((claim, v.clone())),
             _ if claim.mandatory => {
                 return Err(VciError::CredentialRequestDenied(
@@ -120,7 +123,9 @@ fn issue(
     };
     let proof_nonce = proof::check_claims(&payload, &policy)?;
     nonce::take(&proof_nonce)?;
-    let claims = select(config, &grant.claims)?;
+    let (source, data) = data::holder_data(&body.configuration_id, config, &grant)?;
+    ctx.detail("claimsSource", source.name());
+    let claims = select(config, source, &data)?;
     let credential = if config.is_sd_jwt() {
         let unsigned = sd_jwt::build(
             config,
@@ -183,7 +188,7 @@ mod tests {
         else {
             unreachable!()
         };
-        let names: Vec<&str> = select(config, &data)
+        let names: Vec<&str> = select(config, Source::Kyc, &data)
             .unwrap()
             .iter()
             .map(|(c, _)| c.name.as_str())
@@ -193,9 +198,25 @@ mod tests {
             unreachable!()
         };
         assert_eq!(
-            select(config, &partial).unwrap_err().code(),
+            select(config, Source::Kyc, &partial).unwrap_err().code(),
             "credential_request_denied"
         );
         assert_eq!(notification_key("n").len(), "vci-notification:".len() + 43);
+    }
+
+    #[test]
+    fn plugin_data_is_filtered_by_the_configuration() {
+        let configs = CredentialConfigs::embedded().unwrap();
+        let config = configs.get("MosipIdentityJwtVc").unwrap();
+        let Value::Object(data) = json!({"given_name": "Ada", "family_name": "R", "gender": null, "registry_id": "x"})
+        else {
+            unreachable!()
+        };
+        let names: Vec<&str> = select(config, Source::Plugin, &data)
+            .unwrap()
+            .iter()
+            .map(|(c, _)| c.name.as_str())
+            .collect();
+        assert_eq!(names, ["given_name", "family_name"]);
     }
 }

@@ -17,7 +17,7 @@ pub struct AuditContext {
     pub transaction_id: Option<String>,
     /// The client.
     pub client_id: Option<String>,
-    /// Non-personal details (`credentialConfigurationId`, `format`, `accessTokenHash`, `event`).
+    /// Non-personal details (`credentialConfigurationId`, `format`, `accessTokenHash`, `claimsSource`, `event`).
     pub details: Vec<(String, String)>,
 }
 

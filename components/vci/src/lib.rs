@@ -7,9 +7,9 @@
 //! can issue comes from the credential configurations (`esignet_core::credential::config`), which every
 //! request loads and checks; a broken file answers 500 and says why in the log. Wallets log in through the
 //! existing authorization-code flow with credential scopes; `oidc` keeps the login's KYC claims for the
-//! credential-scoped access token under `vci-grant:<hash>` (`docs/design/login-flow.md`). Credentials are
-//! signed by the host with key purpose `vci-issuer`; the holder's claims, disclosures and tokens never reach
-//! a log or an audit record.
+//! credential-scoped access token under `vci-grant:<hash>` (`docs/design/login-flow.md`); a credential-data
+//! plugin bound in `spin.toml` replaces them ([`data`]). Credentials are signed by the host with key purpose
+//! `vci-issuer`; the holder's claims, disclosures and tokens never reach a log or an audit record.
 
 #![cfg_attr(
     not(test),
@@ -18,6 +18,7 @@
 
 mod access;
 mod credential;
+mod data;
 mod der;
 mod events;
 mod holder_key;

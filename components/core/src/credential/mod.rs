@@ -53,6 +53,9 @@ pub struct CredentialGrant {
     pub scopes: Vec<String>,
     /// The identity system's claims (only those the configurations need). Personal data.
     pub claims: Map<String, Value>,
+    /// The login's `claims_locales`, for a credential-data plugin (absent in grants of older versions).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims_locales: Vec<String>,
     /// When the token (and this grant) expires, epoch seconds.
     pub expires_at: i64,
 }
@@ -136,6 +139,7 @@ mod tests {
             transaction_id: "t".into(),
             scopes: vec!["s".into()],
             claims: kept,
+            claims_locales: vec!["en".into()],
             expires_at: 5,
         };
         assert!(!format!("{g:?}").contains("Jane"));
