@@ -9,7 +9,7 @@ Every problem is printed as `FAIL [check-id] object: message`; the exit status i
 
 Checks: workload labels and selectors (Deployment, Service, PDB, NetworkPolicy, topology spread, ServiceMonitor),
 probe and Service ports, Secret references, HPA vs `replicas`, CPU requests under a CPU HPA, PDB sanity, the
-grace period vs preStop sleep + drain, the runtime config in the ConfigMap, the restricted security context and
+grace period vs preStop sleep + shutdown delay + drain, the runtime config in the ConfigMap, the restricted security context and
 volume wiring.
 """
 
@@ -313,6 +313,7 @@ def main() -> int:
         if "runtime-config.toml" in (cm.get("data") or {}):
             rc_text = cm["data"]["runtime-config.toml"]
     drain = 30
+    delay = 1  # the host's default shutdown_delay_ms (1000), in whole seconds
     runtime_config: dict = {}
     if r.check(rc_text is not None, "runtime-config", "chart", "no ConfigMap carries runtime-config.toml"):
         try:
@@ -320,14 +321,15 @@ def main() -> int:
         except tomllib.TOMLDecodeError as e:
             r.check(False, "runtime-config", "ConfigMap", f"runtime-config.toml is not TOML: {e}")
         drain = int(runtime_config.get("server", {}).get("drain_seconds", 30))
+        delay = -(-int(runtime_config.get("server", {}).get("shutdown_delay_ms", 1000)) // 1000)
     grace = pod.get("terminationGracePeriodSeconds", 30)
     for c in containers:
         sleep = (((c.get("lifecycle") or {}).get("preStop") or {}).get("sleep") or {}).get("seconds", 0)
         r.check(sleep > 0, "prestop", dref, f"container {c['name']} has no preStop sleep: the ingress may still "
                 "route new requests to a pod that has stopped accepting them")
-        r.check(grace > sleep + drain, "grace-period", dref,
-                f"terminationGracePeriodSeconds {grace} ≤ preStop sleep {sleep} + drain_seconds {drain}: in-flight "
-                "requests would be killed")
+        r.check(grace > sleep + delay + drain, "grace-period", dref,
+                f"terminationGracePeriodSeconds {grace} ≤ preStop sleep {sleep} + shutdown delay {delay} s + "
+                f"drain_seconds {drain}: in-flight requests would be killed")
 
     # --- runtime config vs the pod ---------------------------------------------------------------------------
     server = runtime_config.get("server", {})

@@ -53,12 +53,13 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- end -}}
 {{- end -}}
 
-{{/* Grace period: preStop sleep + drain + 10 s unless set. */}}
+{{/* Grace period: preStop sleep + the host's shutdown delay (whole seconds, rounded up) + drain + 10 s unless set. */}}
 {{- define "esignet.gracePeriod" -}}
 {{- if .Values.terminationGracePeriodSeconds -}}
 {{- .Values.terminationGracePeriodSeconds | int -}}
 {{- else -}}
-{{- add (.Values.preStopSleepSeconds | int) (.Values.runtimeConfig.server.drain_seconds | int) 10 -}}
+{{- $delay := div (add (.Values.runtimeConfig.server.shutdown_delay_ms | default 0 | int) 999) 1000 -}}
+{{- add (.Values.preStopSleepSeconds | int) $delay (.Values.runtimeConfig.server.drain_seconds | int) 10 -}}
 {{- end -}}
 {{- end -}}
 
