@@ -256,12 +256,12 @@ class Host:
     """One `esignet up` process on free loopback ports with a temporary data dir (demo on, embedded defaults)."""
 
     def __init__(self, variables: dict[str, str] | None = None, name: str = "host",
-                 extra_env: dict[str, str] | None = None):
+                 extra_env: dict[str, str] | None = None, manifest: Path | None = None):
         self.variables = dict(variables or {})
         self.extra_env = dict(extra_env or {})  # e.g. ESIGNET_CACHE_URL, ESIGNET_ISSUER for replicas
         self.name = name
         self.bin = default_bin()
-        self.manifest = ROOT / "spin.toml"
+        self.manifest = manifest or ROOT / "spin.toml"  # another manifest: sources as absolute paths
         self.proc: subprocess.Popen | None = None
         self.data_dir = Path(tempfile.mkdtemp(prefix=f"bb-{name}-", dir="/tmp"))
         self.mock_admin_token = secrets.token_urlsafe(24)
@@ -348,9 +348,10 @@ class Host:
 
 
 @contextlib.contextmanager
-def start_host(variables: dict[str, str], name: str = "extra"):
-    """A second host with some spin.toml variables changed (e.g. {"preauth_ttl_secs": "4"}); stopped after."""
-    host = Host(variables, name=name)
+def start_host(variables: dict[str, str], name: str = "extra", manifest: Path | None = None):
+    """A second host with some spin.toml variables changed (e.g. {"preauth_ttl_secs": "4"}), or another manifest;
+    stopped after."""
+    host = Host(variables, name=name, manifest=manifest)
     host.start()
     try:
         yield OP(host.url, host.admin, host.data_dir, host.bin, host.mock_admin_token)
