@@ -208,7 +208,8 @@ mod tests {
     fn plugin_data_is_filtered_by_the_configuration() {
         let configs = CredentialConfigs::embedded().unwrap();
         let config = configs.get("MosipIdentityJwtVc").unwrap();
-        let Value::Object(data) = json!({"given_name": "Ada", "family_name": "R", "gender": null, "registry_id": "x"})
+        let Value::Object(data) =
+            json!({"given_name": "Ada", "family_name": "R", "gender": null, "registry_id": "x"})
         else {
             unreachable!()
         };

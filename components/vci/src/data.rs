@@ -65,7 +65,9 @@ pub fn holder_data(
     };
     interpret(credential_data::fetch(&request), &grant.claims).inspect_err(|e| match e {
         VciError::Fault => audit::log(Level::Error, "the credential-data plugin failed"),
-        VciError::Unavailable => audit::log(Level::Warn, "the credential-data source is unavailable"),
+        VciError::Unavailable => {
+            audit::log(Level::Warn, "the credential-data source is unavailable")
+        }
         _ => {}
     })
 }
@@ -108,21 +110,33 @@ mod tests {
     #[test]
     fn not_bound_means_the_kyc_claims() {
         let (source, data) = interpret(Err(DataError::NotBound), &kyc()).unwrap();
-        assert_eq!((source, data["given_name"].as_str()), (Source::Kyc, Some("K")));
+        assert_eq!(
+            (source, data["given_name"].as_str()),
+            (Source::Kyc, Some("K"))
+        );
     }
 
     #[test]
     fn a_plugin_answer_replaces_them() {
         let (source, data) = interpret(Ok(r#"{"given_name": "P"}"#.into()), &kyc()).unwrap();
-        assert_eq!((source, data["given_name"].as_str()), (Source::Plugin, Some("P")));
+        assert_eq!(
+            (source, data["given_name"].as_str()),
+            (Source::Plugin, Some("P"))
+        );
     }
 
     #[test]
     fn plugin_errors_map_to_spec_errors() {
         let code = |answer| interpret(answer, &kyc()).unwrap_err().code();
         assert_eq!(code(Err(DataError::NotFound)), "credential_request_denied");
-        assert_eq!(code(Err(DataError::Denied("x".into()))), "credential_request_denied");
-        assert_eq!(code(Err(DataError::Unavailable("x".into()))), "temporarily_unavailable");
+        assert_eq!(
+            code(Err(DataError::Denied("x".into()))),
+            "credential_request_denied"
+        );
+        assert_eq!(
+            code(Err(DataError::Unavailable("x".into()))),
+            "temporarily_unavailable"
+        );
         assert_eq!(code(Err(DataError::Failed("x".into()))), "server_error");
         assert_eq!(code(Ok("[1]".into())), "server_error");
         assert_eq!(code(Ok("nope".into())), "server_error");
@@ -134,6 +148,9 @@ mod tests {
         let claim = &configs.get("MosipIdentitySdJwt").unwrap().claims[0];
         assert_eq!(Source::Plugin.key(claim), claim.name);
         assert_eq!(Source::Kyc.key(claim), claim.source());
-        assert_eq!((Source::Kyc.name(), Source::Plugin.name()), ("kyc", "plugin"));
+        assert_eq!(
+            (Source::Kyc.name(), Source::Plugin.name()),
+            ("kyc", "plugin")
+        );
     }
 }

@@ -19,8 +19,12 @@ struct TestCredentialData;
 
 impl CredentialData for TestCredentialData {
     fn fetch(req: DataRequest) -> Result<String, DataError> {
-        let kyc: Value = serde_json::from_str(&req.kyc_claims).map_err(|_| DataError::Failed("kyc-claims is not JSON".into()))?;
-        let given = kyc.get("given_name").and_then(Value::as_str).unwrap_or_default();
+        let kyc: Value = serde_json::from_str(&req.kyc_claims)
+            .map_err(|_| DataError::Failed("kyc-claims is not JSON".into()))?;
+        let given = kyc
+            .get("given_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         match given {
             "trap" => trap(),
             "loop" => spin(),
@@ -33,7 +37,10 @@ impl CredentialData for TestCredentialData {
             "not-bound" => return Err(DataError::NotBound),
             _ => {}
         }
-        let name = kyc.get("name").and_then(Value::as_str).map(str::to_uppercase);
+        let name = kyc
+            .get("name")
+            .and_then(Value::as_str)
+            .map(str::to_uppercase);
         let claims = json!({
             "given_name": "Ada",
             "family_name": "Registry",
