@@ -258,6 +258,17 @@ class ProductionBackends:
                          f"{self.redis_version()} (no persistence), SoftHSM2 token via PKCS#11")
         return env
 
+    def counters(self) -> dict[str, int]:
+        """Work the backends did so far: PostgreSQL transactions (committed + rolled back, all databases; each
+        statement outside an explicit transaction is one) and Redis commands processed."""
+        pg = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "bench", "-d", "postgres",
+                             "-tAc", "SELECT sum(xact_commit + xact_rollback) FROM pg_stat_database"],
+                            capture_output=True, text=True, timeout=30).stdout.strip()
+        info = subprocess.run(["redis-cli", "-p", str(self.redis_port), "INFO", "stats"], capture_output=True,
+                              text=True, timeout=30).stdout
+        m = re.search(r"total_commands_processed:(\d+)", info)
+        return {"pg_xacts": int(pg or 0), "redis_commands": int(m.group(1)) if m else 0}
+
     def pg_version(self) -> str:
         out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.pg_port), "-U", "bench", "-d", "postgres",
                               "-tAc", "SHOW server_version"], capture_output=True, text=True)
@@ -285,6 +296,7 @@ class Driver:
         self.binary, self.seconds, self.clk_tck = binary, seconds, clk_tck
         self.lines: list[dict] = []
         self.backend_pids: dict[str, int] = {}  # name -> pid whose process tree's CPU is counted per run
+        self.backend_counters = None  # () -> {counter: value} of the production backends, read around each run
 
     def run(self, kind: str, target: Path, pid: int, levels: list[int], first_pass: int = 0, label: str = "",
             seconds: float | None = None) -> list[dict]:
@@ -295,8 +307,11 @@ class Driver:
             cmd += ["--first-pass", str(first_pass)]
         budget = (seconds or self.seconds) * max(1, len(levels)) + 660
         backends = dict(self.backend_pids) if kind == "esignet" else {}
+        counters = self.backend_counters if kind == "esignet" else None
         before = {name: tree_cpu_seconds(p) for name, p in backends.items()}
+        ops_before = counters() if counters else None
         out = subprocess.run(cmd, capture_output=True, text=True, timeout=budget)
+        ops_after = counters() if counters else None
         after = {name: tree_cpu_seconds(p) for name, p in backends.items()}
         if out.returncode != 0:
             raise RuntimeError(f"login-bench failed ({out.returncode}): {out.stderr[-3000:]}")
@@ -304,6 +319,8 @@ class Driver:
         for r in results:
             if backends and len(results) == 1:
                 r["backend_cpu_s"] = {name: after[name] - before[name] for name in backends}
+            if ops_before is not None and len(results) == 1:
+                r["backend_ops"] = {k: ops_after[k] - ops_before[k] for k in ops_after}
             r["label"] = label
             r["date"] = datetime.datetime.now().isoformat(timespec="seconds")
             log(f"{label:>10} {r['kind']:>7} {r['phase']:>10} c={r['concurrency']:<3} "
@@ -459,8 +476,13 @@ def level_table(result: dict) -> str:
             "(cores used) | eSignet flow p50 / p99 ms | peer flow p50 / p99 ms | errors (ours/peer) | load before |",
             "|---|---|---|---|---|---|---|---|---|---|"]
     has_backends = any(o.get("backend_cpu_s") for o, _ in result["levels"])
+    has_ops = any(o.get("backend_ops") for o, _ in result["levels"])
     if has_backends:
         rows[0] = rows[0].replace(" | peer CPU ms/flow", " | PostgreSQL + Redis CPU ms/flow | peer CPU ms/flow")
+        rows[1] += "---|"
+    if has_ops:
+        rows[0] = rows[0].replace(" | peer CPU ms/flow", " | PostgreSQL transactions / Redis commands per flow"
+                                  " | peer CPU ms/flow")
         rows[1] += "---|"
     for ours, theirs in result["levels"]:
         ratio = ours["flows_per_s"] / theirs["flows_per_s"] if theirs["flows_per_s"] else float("nan")
@@ -470,6 +492,10 @@ def level_table(result: dict) -> str:
             n = max(ours["flows"], 1)
             parts = " + ".join(f"{k} {v * 1e3 / n:.2f}" for k, v in b.items())
             backend = f"{sum(b.values()) * 1e3 / n:.2f} ({parts}) | "
+        if has_ops:
+            o = ours.get("backend_ops") or {}
+            n = max(ours["flows"], 1)
+            backend += f"{o.get('pg_xacts', 0) / n:.1f} / {o.get('redis_commands', 0) / n:.1f} | "
         rows.append(
             f"| {ours['concurrency']} | {ours['flows_per_s']:,.0f} | {theirs['flows_per_s']:,.0f} | **{ratio:.2f}×** | "
             f"{ours['server_cpu_ms_per_flow']:.2f} ({ours['server_cores_used']:.2f}) | {backend}"
@@ -697,9 +723,11 @@ def main():
                     if not args.no_profile:
                         env["ESIGNET_PERF_MAP"] = "1"
                     driver.backend_pids = {"postgres": prod_backends.pg.pid, "redis": prod_backends.redis.pid}
+                    driver.backend_counters = prod_backends.counters
                     results[name] = run_backend_set(name, args, work, host_bin, driver, peer, env,
                                                     prod_backends.describe, not args.no_profile)
                     driver.backend_pids = {}
+                    driver.backend_counters = None
                 except Exception as e:  # reported, not fatal: the embedded numbers stand
                     log(f"production backends: {e}")
                     results[name] = {"error": str(e).splitlines()[0] if str(e) else repr(e),
