@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
@@ -206,17 +206,50 @@ const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Connections served at once; beyond this, new connections wait in the listen backlog.
 const MAX_CONNECTIONS: usize = 4096;
 
+/// After refusing a body as too large, read and discard up to this much of it (for at most [`DRAIN_TIMEOUT`]) before
+/// answering 413: a client still sending would otherwise have its connection reset under it and lose the answer.
+const DRAIN_BYTES: u64 = 4 << 20;
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Reads a request body of at most `max` bytes.
+async fn read_body(mut body: Incoming, max: usize) -> Result<Vec<u8>, BodyError> {
+    let mut buf = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame.map_err(|_| BodyError::Broken)?.into_data() else { continue };
+        if buf.len() + data.len() > max {
+            drain(body, (buf.len() + data.len()) as u64).await;
+            return Err(BodyError::TooLarge);
+        }
+        buf.extend_from_slice(&data);
+    }
+    Ok(buf)
+}
+
+/// Reads and discards the rest of a refused body, within [`DRAIN_BYTES`] and [`DRAIN_TIMEOUT`].
+async fn drain(mut body: Incoming, mut seen: u64) {
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while seen <= DRAIN_BYTES {
+            match body.frame().await {
+                Some(Ok(frame)) => seen += frame.data_ref().map_or(0, |d| d.len() as u64),
+                _ => break,
+            }
+        }
+    })
+    .await;
+}
+
 async fn to_guest_request(req: Request<Incoming>, prefix: &str, max: usize) -> Result<wit::Request, BodyError> {
     let (parts, body) = req.into_parts();
     if let Some(len) = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok()) {
         if len > max as u64 {
+            if len <= DRAIN_BYTES {
+                drain(body, 0).await;
+            }
             return Err(BodyError::TooLarge);
         }
     }
-    let body = match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, max).collect()).await {
-        Ok(Ok(collected)) => collected.to_bytes().to_vec(),
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => return Err(BodyError::TooLarge),
-        Ok(Err(_)) => return Err(BodyError::Broken),
+    let body = match tokio::time::timeout(BODY_TIMEOUT, read_body(body, max)).await {
+        Ok(result) => result?,
         Err(_) => return Err(BodyError::TimedOut),
     };
     let headers = parts
