@@ -154,6 +154,20 @@ def test_a_failing_plugin_gives_a_clean_error_and_the_next_request_works(plugin_
     assert verify_sd_jwt(op, credential_of(send(op, good, SD_CONFIG, key)), key, config)["given_name"] == "Ada"
 
 
+@pytest.mark.parametrize("config_id, scope", [(SD_CONFIG, SD_SCOPE), (VC_CONFIG, VC_SCOPE)])
+def test_claim_values_with_names_the_format_reserves_are_refused(plugin_op, wallet, config_id, scope):
+    """A plugin's `name` {"@id": ..., "_sd": [...]} and `address` [{"...": ...}]: signed into an SD-JWT VC, a
+    verifier would read `_sd`/`...` as digests of disclosures (or reject the credential); into a JSON-LD VC, `@id`
+    re-identifies the claim. The issuer refuses rather than sign what a verifier would read differently."""
+    op = plugin_op
+    token = token_for(op, wallet, op.create_identity(givenName=[{"language": "eng", "value": "reserved"}]), scope)
+    plain = requests.Session()  # the expected 500 of a broken data source, not a product fault
+    plain.trust_env = False
+    assert_vci_error(send(op, token, config_id, holder_key(), http=plain), "server_error", 500)
+    good = token_for(op, wallet, op.create_identity(), scope)
+    assert credential_of(send(op, good, config_id, holder_key()))
+
+
 def test_logs_name_the_failure_but_no_claims(plugin_op, wallet):
     op = plugin_op
     identity = op.create_identity()

@@ -11,6 +11,10 @@
 //! plugin past its CPU budget) → 503 `temporarily_unavailable`; `failed` (a trap, its memory cap, an unusable
 //! answer) → 500 `server_error`. The plugin's texts and the claims are never logged here (the host logs the
 //! texts).
+//!
+//! From either source, a configured claim whose value uses a member name the format reserves (SD-JWT's `_sd`,
+//! `_sd_alg`, `...`; JSON-LD's `@`-keywords) is refused with 500 `server_error`: signed, it would read differently
+//! to a verifier than the data it came from.
 
 use esignet_core::credential::config::{ClaimConfig, CredentialConfig};
 use esignet_core::credential::CredentialGrant;
@@ -63,13 +67,52 @@ pub fn holder_data(
         kyc_claims: Value::Object(grant.claims.clone()).to_string(),
         claims_locales: grant.claims_locales.clone(),
     };
-    interpret(credential_data::fetch(&request), &grant.claims).inspect_err(|e| match e {
-        VciError::Fault => audit::log(Level::Error, "the credential-data plugin failed"),
-        VciError::Unavailable => {
-            audit::log(Level::Warn, "the credential-data source is unavailable")
-        }
-        _ => {}
-    })
+    let (source, data) =
+        interpret(credential_data::fetch(&request), &grant.claims).inspect_err(|e| match e {
+            VciError::Fault => audit::log(Level::Error, "the credential-data plugin failed"),
+            VciError::Unavailable => {
+                audit::log(Level::Warn, "the credential-data source is unavailable")
+            }
+            _ => {}
+        })?;
+    let sd_jwt = config.is_sd_jwt();
+    if config
+        .claims
+        .iter()
+        .filter_map(|claim| data.get(source.key(claim)))
+        .any(|value| uses_reserved_names(value, sd_jwt))
+    {
+        audit::log(
+            Level::Error,
+            "the holder's data uses member names the credential format reserves",
+        );
+        return Err(VciError::Fault);
+    }
+    Ok((source, data))
+}
+
+/// Whether an object member name inside a claim value would change how a verifier reads the credential:
+/// in `dc+sd-jwt`, SD-JWT's `_sd`, `_sd_alg` and `...` (a verifier takes them for digests of disclosures, drops
+/// the array elements they mark, or rejects the whole credential: RFC 9901 §7.1); in `jwt_vc_json`, JSON-LD
+/// keywords (`@context`, `@id`, `@type`, ...: they redefine or re-identify the claim for a JSON-LD processor).
+fn reserved_name(name: &str, sd_jwt: bool) -> bool {
+    if sd_jwt {
+        matches!(name, "_sd" | "_sd_alg" | "...")
+    } else {
+        name.starts_with('@')
+    }
+}
+
+/// Whether `value` has a [`reserved_name`] as an object member name at any depth (the depth is bounded: the
+/// value was parsed by `serde_json`, which refuses more than 128 levels).
+fn uses_reserved_names(value: &Value, sd_jwt: bool) -> bool {
+    match value {
+        Value::Object(members) => members
+            .iter()
+            .any(|(k, v)| reserved_name(k, sd_jwt) || uses_reserved_names(v, sd_jwt)),
+        Value::Array(items) => items.iter().any(|v| uses_reserved_names(v, sd_jwt)),
+        _ => false,
+    }
 }
 
 /// The outcome of a `fetch` (module docs).
@@ -140,6 +183,30 @@ mod tests {
         assert_eq!(code(Err(DataError::Failed("x".into()))), "server_error");
         assert_eq!(code(Ok("[1]".into())), "server_error");
         assert_eq!(code(Ok("nope".into())), "server_error");
+    }
+
+    #[test]
+    fn reserved_member_names_are_found_at_any_depth() {
+        let sd = |v: Value| uses_reserved_names(&v, true);
+        let vc = |v: Value| uses_reserved_names(&v, false);
+        assert!(!sd(json!({"locality": "X", "lines": ["a", {"b": 1}]})));
+        assert!(sd(json!({"_sd": ["AAAA"], "country": "X"})));
+        assert!(sd(json!([{"...": "AAAA"}])));
+        assert!(sd(json!({"a": [{"b": {"_sd_alg": "none"}}]})));
+        assert!(
+            !sd(json!({"@type": "PostalAddress"})),
+            "JSON-LD keywords mean nothing in SD-JWT"
+        );
+        assert!(vc(json!({"@context": {"x": "https://e/"}, "@id": "did:e"})));
+        assert!(vc(json!([{"a": {"@type": "E"}}])));
+        assert!(
+            !vc(json!({"_sd": ["AAAA"]})),
+            "SD-JWT names mean nothing in a W3C JWT VC"
+        );
+        assert!(
+            !sd(json!("_sd")) && !vc(json!("@id")),
+            "only member names count, not values"
+        );
     }
 
     #[test]

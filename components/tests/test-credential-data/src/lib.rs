@@ -6,7 +6,8 @@
 //!
 //! The KYC `given_name` picks a misbehaviour: `trap`, `loop` (past any CPU budget), `alloc` (1 GiB),
 //! `garbage` (an answer that is not JSON), `array` (JSON, not an object), `denied`, `missing` (not-found),
-//! `down` (unavailable), `not-bound` (a variant only the host may give). Its HTTP handler answers
+//! `down` (unavailable), `not-bound` (a variant only the host may give), `reserved` (claim values using member
+//! names the credential formats reserve: SD-JWT's `_sd` and `...`, JSON-LD's `@id`). Its HTTP handler answers
 //! `credential-data plugin` on every route.
 
 use std::hint::black_box;
@@ -35,6 +36,16 @@ impl CredentialData for TestCredentialData {
             "missing" => return Err(DataError::NotFound),
             "down" => return Err(DataError::Unavailable("registry offline".into())),
             "not-bound" => return Err(DataError::NotBound),
+            "reserved" => {
+                let digest = "A".repeat(43);
+                return Ok(json!({
+                    "given_name": "Ada",
+                    "family_name": "Registry",
+                    "name": {"@id": "did:example:other", "_sd": [digest]},
+                    "address": [{"...": digest}],
+                })
+                .to_string());
+            }
             _ => {}
         }
         let name = kyc
