@@ -273,6 +273,11 @@ impl ComponentSpec {
     pub fn cache_namespace(&self) -> &str {
         self.grants.cache_namespace.as_deref().unwrap_or(&self.id)
     }
+
+    /// The logical database the `sql` import reaches.
+    pub fn sql_database(&self) -> &str {
+        self.grants.sql_database.as_deref().unwrap_or("default")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -420,16 +425,24 @@ fn component_spec(
                 .map_err(|e| anyhow!("component `{id}`: tool.esignet: {e}"))?;
         }
     }
-    if grants.allows(Capability::Authenticator) != grants.plugin.is_some() {
-        bail!("component `{id}`: the `authenticator` grant and `plugin` go together");
+    // Ids and namespaces prefix cache keys (`<namespace>:<key>`): a `:` in either could alias another component's
+    // keys (a component `esignet:vci-nonce` would share `esignet`'s nonces).
+    if !plain_name(id) {
+        bail!("component id `{id}`: use letters, digits, `-` and `_` only");
     }
-    if grants.credential_data_plugin.is_some() && !grants.allows(Capability::CredentialData) {
-        bail!("component `{id}`: `credential_data_plugin` needs the `credential-data` grant in capabilities");
+    if let Some(ns) = grants.cache_namespace.as_deref().filter(|ns| !plain_name(ns)) {
+        bail!("component `{id}`: cache_namespace `{ns}`: use letters, digits, `-` and `_` only");
     }
     if grants.kind.is_plugin()
         && (grants.allows(Capability::Authenticator) || grants.allows(Capability::CredentialData))
     {
         bail!("component `{id}`: a plugin cannot itself import a plugin");
+    }
+    if grants.allows(Capability::Authenticator) != grants.plugin.is_some() {
+        bail!("component `{id}`: the `authenticator` grant and `plugin` go together");
+    }
+    if grants.credential_data_plugin.is_some() && !grants.allows(Capability::CredentialData) {
+        bail!("component `{id}`: `credential_data_plugin` needs the `credential-data` grant in capabilities");
     }
     let mut variables = HashMap::new();
     for (name, template) in &rc.variables {
@@ -471,7 +484,41 @@ fn check_plugin_bindings(components: &BTreeMap<String, ComponentSpec>) -> Result
             }
         }
     }
-    check_plugin_keys(components)
+    check_plugin_keys(components)?;
+    check_plugin_data(components)
+}
+
+fn plain_name(name: &str) -> bool {
+    !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A plugin's cache namespace and SQL database are its own too: a third party's code must not read or write the
+/// provider's flows, codes, nonces or clients.
+fn check_plugin_data(components: &BTreeMap<String, ComponentSpec>) -> Result<()> {
+    for plugin in components.values().filter(|c| c.grants.kind.is_plugin()) {
+        let others = || components.values().filter(|c| c.id != plugin.id);
+        if plugin.grants.allows(Capability::Cache) {
+            let ns = plugin.cache_namespace();
+            if let Some(other) = others().find(|c| c.grants.allows(Capability::Cache) && c.cache_namespace() == ns) {
+                bail!(
+                    "cache namespace `{ns}` is used by plugin `{}` and by `{}`: a plugin's cache namespace is its own",
+                    plugin.id,
+                    other.id
+                );
+            }
+        }
+        if plugin.grants.allows(Capability::Sql) {
+            let db = plugin.sql_database();
+            if let Some(other) = others().find(|c| c.grants.allows(Capability::Sql) && c.sql_database() == db) {
+                bail!(
+                    "SQL database `{db}` is used by plugin `{}` and by `{}`: a plugin's database is its own",
+                    plugin.id,
+                    other.id
+                );
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A plugin's key purposes are its own: no other component may be granted one of them (so no plugin can sign
@@ -633,5 +680,31 @@ source = "b.wasm"
         assert!(e.contains("key purpose `vci-issuer`") && e.contains("plugin `b`"), "{e}");
         let own = text.replace("kind = \"credential-data-plugin\"\nkey_purposes = { vci-issuer", "kind = \"credential-data-plugin\"\nkey_purposes = { registry");
         assert!(parse(&own).is_ok());
+    }
+
+    #[test]
+    fn a_plugin_cache_namespace_and_database_are_its_own() {
+        // `a` keeps ["sql", "cache"]: cache namespace `a`, database `default`.
+        let plugin = |grants: &str| {
+            BASE.replace("[component.b]\nsource = \"b.wasm\"\n", &format!("[component.b]\nsource = \"b.wasm\"\n[component.b.tool.esignet]\nkind = \"plugin\"\n{grants}\n"))
+        };
+        let e = format!("{:#}", parse(&plugin("capabilities = [\"cache\"]\ncache_namespace = \"a\"")).unwrap_err());
+        assert!(e.contains("cache namespace `a`") && e.contains("plugin `b`"), "{e}");
+        let e = format!("{:#}", parse(&plugin("capabilities = [\"sql\"]")).unwrap_err());
+        assert!(e.contains("SQL database `default`") && e.contains("plugin `b`"), "{e}");
+        let own = plugin("capabilities = [\"sql\", \"cache\"]\nsql_database = \"registry\"");
+        assert!(parse(&own).is_ok());
+        // Not granted the capability: the same names are harmless.
+        assert!(parse(&plugin("cache_namespace = \"a\"\nsql_database = \"default\"")).is_ok());
+    }
+
+    #[test]
+    fn ids_and_namespaces_cannot_alias_cache_keys() {
+        let text = BASE.replace("[component.b]", "[component.\"a:x\"]").replace("component = \"b\"", "component = \"a:x\"");
+        let e = format!("{:#}", parse(&text).unwrap_err());
+        assert!(e.contains("component id `a:x`"), "{e}");
+        let text = BASE.replace(r#"capabilities = ["sql", "cache"]"#, "capabilities = [\"cache\"]\ncache_namespace = \"esignet:vci-nonce\"");
+        let e = format!("{:#}", parse(&text).unwrap_err());
+        assert!(e.contains("cache_namespace `esignet:vci-nonce`"), "{e}");
     }
 }

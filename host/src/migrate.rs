@@ -14,7 +14,7 @@ use crate::manifest::Manifest;
 pub fn planned(manifest: &Manifest) -> Result<BTreeSet<(String, PathBuf)>> {
     let mut plan = BTreeSet::new();
     for spec in manifest.components.values() {
-        let database = spec.grants.sql_database.clone().unwrap_or_else(|| "default".into());
+        let database = spec.sql_database().to_string();
         for dir in &spec.grants.sql_migrations {
             let dir = manifest.base_dir.join(dir);
             let entries = std::fs::read_dir(&dir).with_context(|| format!("component `{}`: migrations in {}", spec.id, dir.display()))?;

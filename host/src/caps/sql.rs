@@ -49,7 +49,7 @@ fn map(component: &str, e: BackendError) -> SqlError {
 
 impl HostState {
     fn database(&self) -> &str {
-        self.env.spec.grants.sql_database.as_deref().unwrap_or("default")
+        self.env.spec.sql_database()
     }
 }
 
