@@ -16,7 +16,7 @@ use crate::engine::{build_engine, start_epoch_ticker};
 use crate::manifest::Manifest;
 use crate::metrics::Metrics;
 use crate::runtime_config::RuntimeConfig;
-use crate::server::{serve, App};
+use crate::server::{serve, App, ConnectionLimits};
 use crate::state::Platform;
 
 #[derive(Parser)]
@@ -217,6 +217,7 @@ pub async fn up(args: ServeArgs) -> Result<()> {
                 let _ = stop.changed().await;
             },
             Duration::from_secs(1),
+            ConnectionLimits { max_connections: 64, header_read_timeout: Duration::from_secs(10) },
         ))
     };
     if platform.config.demo.enabled {
@@ -244,6 +245,10 @@ pub async fn up(args: ServeArgs) -> Result<()> {
             let _ = stop.changed().await;
         },
         drain,
+        ConnectionLimits {
+            max_connections: platform.config.server.max_connections,
+            header_read_timeout: Duration::from_secs(platform.config.server.header_read_timeout_secs),
+        },
     ));
     shutdown_signal().await;
     // Shutdown in two phases. 1: not ready — the health check answers DOWN and every response says

@@ -62,6 +62,13 @@ pub struct ServerConfig {
     pub shutdown_delay_ms: u64,
     /// Seconds in-flight requests get to finish once the listener is closed (after `shutdown_delay_ms`).
     pub drain_seconds: u64,
+    /// Connections served at once; beyond this, new connections wait in the listen backlog.
+    pub max_connections: usize,
+    /// Seconds a client gets to send a request's headers; hyper counts an idle keep-alive connection against
+    /// this too, so it is also the idle timeout. Slow-header clients holding `max_connections` open would shut
+    /// others out for this long: behind an ingress that buffers requests (the Kubernetes install) this cannot
+    /// happen; exposed directly, lower it.
+    pub header_read_timeout_secs: u64,
     /// Poll component files for changes and hot-deploy them.
     pub watch_components: bool,
     /// Serve `/__bench/native` (a native handler for benchmarks).
@@ -75,6 +82,8 @@ impl Default for ServerConfig {
             admin_listen: SocketAddr::from(([127, 0, 0, 1], 8089)),
             shutdown_delay_ms: 1_000,
             drain_seconds: 30,
+            max_connections: 4096,
+            header_read_timeout_secs: 75,
             watch_components: true,
             bench_routes: false,
         }
@@ -301,6 +310,12 @@ impl RuntimeConfig {
     }
 
     fn validate(&self) -> Result<()> {
+        if !(1..=1_000_000).contains(&self.server.max_connections) {
+            bail!("server.max_connections must be between 1 and 1000000");
+        }
+        if !(1..=3600).contains(&self.server.header_read_timeout_secs) {
+            bail!("server.header_read_timeout_secs must be between 1 and 3600");
+        }
         if self.server.shutdown_delay_ms > MAX_SHUTDOWN_DELAY_MS {
             bail!("server.shutdown_delay_ms must be at most {MAX_SHUTDOWN_DELAY_MS} (5 minutes)");
         }
@@ -342,6 +357,18 @@ mod tests {
         assert!(err.contains("flavour"), "{err}");
         let err = format!("{:#}", RuntimeConfig::parse("[database]\n").unwrap_err());
         assert!(err.contains("database"), "{err}");
+    }
+
+    #[test]
+    fn connection_limits_are_bounded() {
+        let c = RuntimeConfig::parse("[server]\nmax_connections = 64\nheader_read_timeout_secs = 10\n").unwrap();
+        assert!(c.validate().is_ok());
+        assert_eq!((c.server.max_connections, c.server.header_read_timeout_secs), (64, 10));
+        for bad in ["max_connections = 0", "header_read_timeout_secs = 0", "header_read_timeout_secs = 3601"] {
+            let c = RuntimeConfig::parse(&format!("[server]\n{bad}\n")).unwrap();
+            let err = format!("{:#}", c.validate().unwrap_err());
+            assert!(err.contains(bad.split(' ').next().unwrap()), "{err}");
+        }
     }
 
     #[test]

@@ -203,8 +203,6 @@ enum BodyError {
 
 /// A request body must arrive within this time (slow-body attacks hold a connection otherwise).
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
-/// Connections served at once; beyond this, new connections wait in the listen backlog.
-const MAX_CONNECTIONS: usize = 4096;
 
 /// After refusing a body as too large, read and discard up to this much of it (for at most [`DRAIN_TIMEOUT`]) before
 /// answering 413: a client still sending would otherwise have its connection reset under it and lose the answer.
@@ -289,15 +287,28 @@ fn from_guest_response(component: &str, r: wit::Response) -> HttpResponse {
     resp
 }
 
+/// How many connections a listener serves at once (beyond this, new ones wait in the listen backlog), and how
+/// long a client gets to send a request's headers (also the idle timeout of a keep-alive connection).
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub header_read_timeout: Duration,
+}
+
 /// Accepts connections until `shutdown` resolves, then stops accepting and gives open connections `drain` to
 /// finish their requests.
-pub async fn serve<H, F>(listener: TcpListener, handler: H, shutdown: impl Future<Output = ()>, drain: Duration)
-where
+pub async fn serve<H, F>(
+    listener: TcpListener,
+    handler: H,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+    limits: ConnectionLimits,
+) where
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<HttpResponse, Infallible>> + Send + 'static,
 {
     let graceful = GracefulShutdown::new();
-    let connections = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -323,9 +334,9 @@ where
                 let service = hyper::service::service_fn(move |req| handler(req));
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
-                    // hyper counts an idle keep-alive connection against this too: 75 s (as nginx) leaves clients
-                    // that pause between requests room, while a slow-header client is still cut off.
-                    .header_read_timeout(Duration::from_secs(75))
+                    // hyper counts an idle keep-alive connection against this too: the default 75 s (as nginx)
+                    // leaves clients that pause between requests room, while a slow-header client is cut off.
+                    .header_read_timeout(limits.header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service);
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {

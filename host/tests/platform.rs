@@ -424,6 +424,39 @@ fn sigterm_reports_down_but_keeps_serving_for_the_shutdown_delay() {
 }
 
 #[test]
+fn slow_header_clients_are_cut_off_and_connections_are_capped() {
+    use std::io::{Read, Write};
+    // Two connection slots; headers must arrive within 1 s.
+    let runtime = format!("{RUNTIME}[server]\nmax_connections = 2\nheader_read_timeout_secs = 1\n");
+    let host = Host::start("slow-headers", &manifest(&toml_path(&wasm("test_hello_v1"))), &runtime);
+    let mut slow: Vec<std::net::TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(("127.0.0.1", host.port)).expect("connect");
+            s.write_all(b"GET /hello/slow HTTP/1.1\r\nHost: x\r\n").expect("partial headers");
+            s
+        })
+        .collect();
+    // Both slots are held by clients that never finish their headers: this request waits for one to be cut off.
+    let started = Instant::now();
+    let (status, body) = response_parts(ureq::get(&host.url("/hello/after")).timeout(Duration::from_secs(20)).call());
+    let waited = started.elapsed();
+    assert_eq!((status, body.as_str()), (200, "hello v1"));
+    assert!(waited >= Duration::from_millis(800), "served after {waited:?}: the connection cap was not enforced");
+    assert!(waited < Duration::from_secs(8), "served only after {waited:?}");
+    for s in &mut slow {
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut buf = [0u8; 256];
+        match s.read(&mut buf) {
+            Ok(_) => {}
+            Err(e) => assert!(
+                !matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut),
+                "a slow-header connection is still open after the header timeout"
+            ),
+        }
+    }
+}
+
+#[test]
 fn oversized_and_unreadable_bodies_get_clean_errors() {
     let host = start("bodies");
     // The client is still sending when the host decides: it must read the 413, not a reset connection (the host
