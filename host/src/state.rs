@@ -1,5 +1,6 @@
-//! What one store carries: the WASI context (empty: no files, no environment, no network), the resource table,
-//! the memory limiter, the CPU budget, and the component's environment (its grants and the shared platform).
+//! What one store carries: the WASI context (built on the guest's first WASI call; empty: no files, no environment,
+//! no network), the resource table, the memory limiter, the CPU budget, and the component's environment (its
+//! grants and the shared platform).
 
 use std::sync::Arc;
 
@@ -51,26 +52,48 @@ impl ComponentEnv {
 }
 
 pub struct HostState {
-    wasi: WasiCtx,
+    /// Built on the guest's first WASI call (see [`WasiView::ctx`]): a request whose guest never calls WASI
+    /// does not pay for it, and one that does gets the same fresh context as before.
+    wasi: Option<WasiCtx>,
     pub table: ResourceTable,
     limits: StoreLimits,
     slices_left: u64,
-    pub stderr: MemoryOutputPipe,
+    pub stderr: GuestStderr,
     pub open_transactions: usize,
     pub env: Arc<ComponentEnv>,
 }
 
+/// What the guest wrote to stderr in this store (at most [`STDERR_CAPACITY`] bytes), for the log when it fails.
+#[derive(Default)]
+pub struct GuestStderr(Option<MemoryOutputPipe>);
+
+/// Bytes of guest stderr kept per store.
+pub const STDERR_CAPACITY: usize = 4096;
+
+impl GuestStderr {
+    pub fn contents(&self) -> bytes::Bytes {
+        self.0.as_ref().map(MemoryOutputPipe::contents).unwrap_or_default()
+    }
+}
+
 impl WasiView for HostState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
-        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+        // A fresh context per store, created when first needed. Building one costs several allocations and
+        // two RNG seedings (`WasiCtxBuilder::build` also builds the builder's replacement), which is a tenth of
+        // an instantiation; guests that never call WASI skip it. Only this store ever sees it.
+        let stderr = &mut self.stderr;
+        let ctx = self.wasi.get_or_insert_with(|| {
+            let pipe = MemoryOutputPipe::new(STDERR_CAPACITY);
+            stderr.0 = Some(pipe.clone());
+            WasiCtxBuilder::new().stderr(pipe).build()
+        });
+        WasiCtxView { ctx, table: &mut self.table }
     }
 }
 
 impl HostState {
     /// A fresh store for one request or one plugin call, with the component's memory cap and CPU budget.
     pub fn new_store(env: Arc<ComponentEnv>) -> Store<HostState> {
-        let stderr = MemoryOutputPipe::new(4096);
-        let wasi = WasiCtxBuilder::new().stderr(stderr.clone()).build();
         let limits = StoreLimitsBuilder::new()
             .memory_size(env.memory_limit_bytes())
             .instances(16)
@@ -80,7 +103,16 @@ impl HostState {
             .build();
         let slices_left = env.cpu_slices();
         let engine = env.platform.engine.clone();
-        let mut store = Store::new(&engine, HostState { wasi, table: ResourceTable::new(), limits, slices_left, stderr, open_transactions: 0, env });
+        let state = HostState {
+            wasi: None,
+            table: ResourceTable::new(),
+            limits,
+            slices_left,
+            stderr: GuestStderr::default(),
+            open_transactions: 0,
+            env,
+        };
+        let mut store = Store::new(&engine, state);
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
