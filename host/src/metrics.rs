@@ -1,8 +1,12 @@
 //! Prometheus metrics: requests by component and status, latency and instantiation histograms, requests in
 //! flight, guest and plugin failures (traps, timeouts, memory), deploys.
 
+use std::collections::HashMap;
 use std::sync::atomic::AtomicI64;
+use std::sync::Arc;
 use std::time::Duration;
+
+use arc_swap::ArcSwap;
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::encoding::EncodeLabelSet;
@@ -38,6 +42,17 @@ pub struct Metrics {
     guest_failures: Family<FailureLabels, Counter>,
     plugin_failures: Family<FailureLabels, Counter>,
     deploys: Family<ComponentLabel, Counter>,
+    /// Per-component handles on the metrics above that every request updates, so that the request path neither
+    /// allocates label strings nor takes the families' locks: a lock-free map read, then atomic updates (the
+    /// handles share their values with the families, which are what `render` encodes).
+    handles: ArcSwap<HashMap<String, Arc<ComponentHandles>>>,
+}
+
+struct ComponentHandles {
+    latency: Histogram,
+    instantiation: Histogram,
+    /// Request counters by status, added as statuses first occur (a handful per component).
+    by_status: ArcSwap<Vec<(u16, Counter)>>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -76,18 +91,66 @@ impl Metrics {
         registry.register("guest_failures", "Guest traps, timeouts and memory exhaustion", guest_failures.clone());
         registry.register("plugin_failures", "Plugin calls that trapped, timed out or ran out of memory", plugin_failures.clone());
         registry.register("deploys", "Component versions deployed", deploys.clone());
-        Metrics { registry, requests, latency, instantiation, in_flight, guest_failures, plugin_failures, deploys }
+        Metrics {
+            registry,
+            requests,
+            latency,
+            instantiation,
+            in_flight,
+            guest_failures,
+            plugin_failures,
+            deploys,
+            handles: ArcSwap::from_pointee(HashMap::new()),
+        }
+    }
+
+    /// Runs `f` on the component's handles, created on its first request. The common path is a lock-free read
+    /// that touches no shared reference count.
+    fn with_handles<R>(&self, component: &str, f: impl FnOnce(&ComponentHandles) -> R) -> R {
+        if let Some(h) = self.handles.load().get(component) {
+            return f(h);
+        }
+        let label = ComponentLabel { component: component.to_string() };
+        let created = Arc::new(ComponentHandles {
+            latency: self.latency.get_or_create(&label).clone(),
+            instantiation: self.instantiation.get_or_create(&label).clone(),
+            by_status: ArcSwap::from_pointee(Vec::new()),
+        });
+        // Two threads may race to add the same component; either entry shares the families' values.
+        self.handles.rcu(|map| {
+            let mut map = HashMap::clone(map);
+            map.entry(component.to_string()).or_insert_with(|| created.clone());
+            map
+        });
+        f(&created)
     }
 
     pub fn request(&self, component: &str, status: u16, elapsed: Duration) {
-        self.requests.get_or_create(&RequestLabels { component: component.to_string(), status }).inc();
-        self.latency.get_or_create(&ComponentLabel { component: component.to_string() }).observe(elapsed.as_secs_f64());
+        self.with_handles(component, |h| {
+            let counters = h.by_status.load();
+            match counters.iter().find(|(s, _)| *s == status) {
+                Some((_, counter)) => {
+                    counter.inc();
+                }
+                None => {
+                    let counter =
+                        self.requests.get_or_create(&RequestLabels { component: component.to_string(), status }).clone();
+                    counter.inc();
+                    h.by_status.rcu(|v| {
+                        let mut v = Vec::clone(v);
+                        if !v.iter().any(|(s, _)| *s == status) {
+                            v.push((status, counter.clone()));
+                        }
+                        v
+                    });
+                }
+            }
+            h.latency.observe(elapsed.as_secs_f64());
+        })
     }
 
     pub fn instantiated(&self, component: &str, elapsed: Duration) {
-        self.instantiation
-            .get_or_create(&ComponentLabel { component: component.to_string() })
-            .observe(elapsed.as_secs_f64());
+        self.with_handles(component, |h| h.instantiation.observe(elapsed.as_secs_f64()))
     }
 
     pub fn in_flight(&self) -> &Gauge<i64, AtomicI64> {
@@ -112,5 +175,27 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_handles_update_the_rendered_families() {
+        let m = Metrics::new();
+        m.request("a", 200, Duration::from_millis(1));
+        m.request("a", 200, Duration::from_millis(1));
+        m.request("a", 404, Duration::from_millis(1));
+        m.request("b", 200, Duration::from_millis(1));
+        m.instantiated("a", Duration::from_micros(5));
+        m.instantiated("a", Duration::from_micros(5));
+        let text = m.render();
+        assert!(text.contains(r#"esignet_http_requests_total{component="a",status="200"} 2"#), "{text}");
+        assert!(text.contains(r#"esignet_http_requests_total{component="a",status="404"} 1"#), "{text}");
+        assert!(text.contains(r#"esignet_http_requests_total{component="b",status="200"} 1"#), "{text}");
+        assert!(text.contains(r#"esignet_http_request_duration_seconds_count{component="a"} 3"#), "{text}");
+        assert!(text.contains(r#"esignet_instantiation_duration_seconds_count{component="a"} 2"#), "{text}");
     }
 }
