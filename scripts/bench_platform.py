@@ -124,6 +124,7 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    load_start = open("/proc/loadavg").read().split()[:3]
     work = tempfile.mkdtemp(prefix="esignet-bench-")
     host = Host(args.bin, work, args.wasm)
     cold_wall, cold = host.start()
@@ -137,6 +138,7 @@ def main():
     inst_us, inst_n = instantiation_us(host)
     deploy_ms, report = hot_deploy_ms(host)
     host.stop()
+    load_end = open("/proc/loadavg").read().split()[:3]
     best_native = max(r[0] for r in native)
     best_component = max(r[0] for r in component)
     ratio = sum(c[0] / n[0] for c, n in zip(component, native)) / len(native)
@@ -152,6 +154,7 @@ answers `hello v1`) and the native benchmark route `/__bench/native` of the same
 middleware: routing, metrics, in-flight gauge), then alternates `wrk -t2 -c32 -d{args.seconds}s` runs against each
 ({args.rounds} rounds; wrk shares the 2 cores with the host). Instantiation is the host's own histogram
 (`esignet_instantiation_duration_seconds`, `Store::new` to a ready instance) over {inst_n:,} requests under that load.
+Load average (1/5/15 min) at start {' '.join(load_start)}, at end {' '.join(load_end)} (the machine is shared).
 
 | measure | result | target |
 |---|---|---|
