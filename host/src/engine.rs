@@ -39,8 +39,10 @@ pub fn build_engine(limits: &LimitsConfig, cache_dir: Option<&Path>) -> Result<E
 
     if let Some(dir) = cache_dir {
         std::fs::create_dir_all(dir)?;
+        // wasmtime's cache wants an absolute directory; the data dir is often given relative (`.esignet`).
+        let dir = std::path::absolute(dir).map_err(|e| anyhow!("compile cache {}: {e}", dir.display()))?;
         let mut cache_config = CacheConfig::new();
-        cache_config.with_directory(dir);
+        cache_config.with_directory(&dir);
         let cache = Cache::new(cache_config).map_err(|e| anyhow!("compile cache: {e:#}"))?;
         config.cache(Some(cache));
     }

@@ -424,6 +424,15 @@ fn sigterm_reports_down_but_keeps_serving_for_the_shutdown_delay() {
 }
 
 #[test]
+fn a_relative_data_dir_works() {
+    // `./esignet up` defaults to `--data-dir .esignet`: everything under it (compile cache included) must work
+    // from a relative path, and be created relative to the working directory.
+    let host = Host::start_relative("relative-data-dir", &manifest(&toml_path(&wasm("test_hello_v1"))), RUNTIME);
+    assert_eq!(get(&host.url("/hello/x")), (200, "hello v1".to_string()));
+    assert!(host.dir.join("data").join("compile-cache").is_dir(), "compile cache not under the relative data dir");
+}
+
+#[test]
 fn slow_header_clients_are_cut_off_and_connections_are_capped() {
     use std::io::{Read, Write};
     // Two connection slots; headers must arrive within 1 s.

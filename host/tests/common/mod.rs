@@ -56,19 +56,36 @@ impl Host {
     }
 
     pub fn start_in(dir: PathBuf, manifest: &str, runtime_config: &str) -> Host {
+        let data_dir = dir.join("data");
+        Self::spawn(dir, manifest, runtime_config, &data_dir, None)
+    }
+
+    /// As [`Host::start`], with the process in the test's directory and `--data-dir data` (relative), as a user
+    /// typing `esignet up --data-dir .esignet` would run it.
+    pub fn start_relative(name: &str, manifest: &str, runtime_config: &str) -> Host {
+        let dir = temp_dir(name);
+        let cwd = dir.clone();
+        Self::spawn(dir, manifest, runtime_config, Path::new("data"), Some(&cwd))
+    }
+
+    fn spawn(dir: PathBuf, manifest: &str, runtime_config: &str, data_dir: &Path, cwd: Option<&Path>) -> Host {
         std::fs::write(dir.join("spin.toml"), manifest).expect("manifest");
         std::fs::write(dir.join("runtime-config.toml"), runtime_config).expect("runtime config");
         let port = free_port();
         let admin_port = free_port();
         let log = dir.join("host.log");
-        let child = Command::new(binary())
+        let mut command = Command::new(binary());
+        if let Some(cwd) = cwd {
+            command.current_dir(cwd);
+        }
+        let child = command
             .arg("up")
             .arg("--manifest")
             .arg(dir.join("spin.toml"))
             .arg("--runtime-config")
             .arg(dir.join("runtime-config.toml"))
             .arg("--data-dir")
-            .arg(dir.join("data"))
+            .arg(data_dir)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .arg("--admin-listen")
