@@ -17,7 +17,12 @@ pub const MAX_CLAIMS_BYTES: usize = 256 * 1024;
 const MAX_REASON_CHARS: usize = 200;
 
 fn reason(text: &str) -> String {
-    text.chars().take(MAX_REASON_CHARS).filter(|c| !c.is_control()).collect()
+    text.chars().take(MAX_REASON_CHARS).filter(|c| !c.is_control() && !bidi_control(*c)).collect()
+}
+
+/// Bidirectional formatting characters, which can make a log line read differently from what it holds.
+fn bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Whether a plugin's answer is usable: one JSON object, at most [`MAX_CLAIMS_BYTES`].
@@ -105,6 +110,7 @@ mod tests {
     #[test]
     fn reasons_are_short_single_lines() {
         assert_eq!(reason("no\nrecord"), "norecord");
+        assert_eq!(reason("abc\u{202E}fed\u{2066}x"), "abcfedx");
         assert_eq!(reason(&"x".repeat(1000)).len(), MAX_REASON_CHARS);
     }
 }
