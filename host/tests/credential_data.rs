@@ -102,7 +102,13 @@ fn the_bound_plugin_answers_in_its_own_sandbox() {
 
 fn check(dir: &std::path::Path, name: &str, manifest: &str) -> (bool, String) {
     std::fs::write(dir.join(name), manifest).unwrap();
-    let out = std::process::Command::new(binary()).args(["check", "--offline", "--manifest"]).arg(dir.join(name)).output().unwrap();
+    let out = std::process::Command::new(binary())
+        .args(["check", "--offline", "--manifest"])
+        .arg(dir.join(name))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
+        .output()
+        .unwrap();
     (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 

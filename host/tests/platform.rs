@@ -334,6 +334,8 @@ fn an_ungranted_import_is_refused_at_deploy_naming_it() {
     let out = std::process::Command::new(binary())
         .args(["check", "--manifest"])
         .arg(dir.join("spin.toml"))
+        .arg("--data-dir")
+        .arg(dir.join("data"))
         .output()
         .unwrap();
     assert!(!out.status.success());
@@ -360,7 +362,7 @@ fn check_names_unknown_keys_and_grants() {
     std::fs::write(dir.join("bad-runtime.toml"), "[sql]\ntype = \"sqlite\"\nflavour = \"strong\"\n").unwrap();
     let run = |manifest: &str, runtime: Option<&str>| {
         let mut cmd = std::process::Command::new(binary());
-        cmd.args(["check", "--manifest"]).arg(dir.join(manifest));
+        cmd.args(["check", "--manifest"]).arg(dir.join(manifest)).arg("--data-dir").arg(dir.join("data"));
         if let Some(r) = runtime {
             cmd.arg("--runtime-config").arg(dir.join(r));
         }
