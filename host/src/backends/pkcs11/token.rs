@@ -191,7 +191,11 @@ impl Token {
             let mut out = Vec::new();
             for handle in s.find_objects(&template)? {
                 let (mut label, mut id) = (Vec::new(), Vec::new());
-                for a in s.get_attributes(handle, &[AttributeType::Label, AttributeType::Id])? {
+                let attributes = match s.get_attributes(handle, &[AttributeType::Label, AttributeType::Id]) {
+                    Err(e) if vanished(&e) => continue,
+                    other => other?,
+                };
+                for a in attributes {
                     match a {
                         Attribute::Label(l) => label = l,
                         Attribute::Id(i) => id = i,
@@ -207,6 +211,7 @@ impl Token {
                     Ok(Some(k)) => out.push(Arc::new(k)),
                     Ok(None) => {}
                     Err(OpError::Key(e)) => tracing::warn!(token = %self.label, error = %e, "skipping a key pair"),
+                    Err(OpError::Hsm(e)) if vanished(&e) => {}
                     Err(OpError::Hsm(e)) => return Err(OpError::Hsm(e)),
                 }
             }
@@ -298,6 +303,12 @@ fn load_pair(
     jwk.set_algorithm(&alg);
     jwk.set_key_use(if alg.starts_with("RSA-OAEP") { "enc" } else { "sig" });
     Ok(Some(TokenKey { id, purpose, alg, created, private, jwk }))
+}
+
+/// The object was destroyed between the search that found it and this read (another replica that lost a race
+/// to generate a purpose's first key removes its duplicate): the listing goes on without it.
+fn vanished(e: &HsmError) -> bool {
+    matches!(e, HsmError::Pkcs11(RvError::ObjectHandleInvalid, _))
 }
 
 /// The token refused the ciphertext itself.
