@@ -495,23 +495,18 @@ fn plain_name(name: &str) -> bool {
 /// A plugin's cache namespace and SQL database are its own too: a third party's code must not read or write the
 /// provider's flows, codes, nonces or clients.
 fn check_plugin_data(components: &BTreeMap<String, ComponentSpec>) -> Result<()> {
+    let stores: [(Capability, &str, fn(&ComponentSpec) -> &str); 2] = [
+        (Capability::Cache, "cache namespace", ComponentSpec::cache_namespace),
+        (Capability::Sql, "SQL database", ComponentSpec::sql_database),
+    ];
     for plugin in components.values().filter(|c| c.grants.kind.is_plugin()) {
-        let others = || components.values().filter(|c| c.id != plugin.id);
-        if plugin.grants.allows(Capability::Cache) {
-            let ns = plugin.cache_namespace();
-            if let Some(other) = others().find(|c| c.grants.allows(Capability::Cache) && c.cache_namespace() == ns) {
+        for (cap, what, name) in stores.iter().filter(|(cap, ..)| plugin.grants.allows(*cap)) {
+            let own = name(plugin);
+            if let Some(other) =
+                components.values().find(|c| c.id != plugin.id && c.grants.allows(*cap) && name(c) == own)
+            {
                 bail!(
-                    "cache namespace `{ns}` is used by plugin `{}` and by `{}`: a plugin's cache namespace is its own",
-                    plugin.id,
-                    other.id
-                );
-            }
-        }
-        if plugin.grants.allows(Capability::Sql) {
-            let db = plugin.sql_database();
-            if let Some(other) = others().find(|c| c.grants.allows(Capability::Sql) && c.sql_database() == db) {
-                bail!(
-                    "SQL database `{db}` is used by plugin `{}` and by `{}`: a plugin's database is its own",
+                    "{what} `{own}` is used by plugin `{}` and by `{}`: a plugin's {what} is its own",
                     plugin.id,
                     other.id
                 );
