@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::process::Command;
 
 use common::*;
 use sha2::{Digest, Sha256};
@@ -32,15 +31,8 @@ fn a_pinned_artifact_is_loaded_and_a_wrong_digest_refused() {
     // Wrong digest at start: refused, naming the mismatch.
     let dir = temp_dir("artifact-bad");
     std::fs::write(dir.join("spin.toml"), manifest(&url_v1, &digest(&v2))).unwrap();
-    let out = Command::new(binary())
-        .args(["check", "--manifest"])
-        .arg(dir.join("spin.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (ok, stderr) = run_to_end(&["check"], &dir.join("spin.toml"));
+    assert!(!ok);
     assert!(stderr.contains("digest mismatch") && stderr.contains(&digest(&v2)), "{stderr}");
 
     // Right digest: served.

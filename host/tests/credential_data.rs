@@ -102,14 +102,7 @@ fn the_bound_plugin_answers_in_its_own_sandbox() {
 
 fn check(dir: &std::path::Path, name: &str, manifest: &str) -> (bool, String) {
     std::fs::write(dir.join(name), manifest).unwrap();
-    let out = std::process::Command::new(binary())
-        .args(["check", "--offline", "--manifest"])
-        .arg(dir.join(name))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .output()
-        .unwrap();
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+    run_to_end(&["check", "--offline"], &dir.join(name))
 }
 
 #[test]
@@ -148,17 +141,9 @@ fn grants_and_bindings_are_checked() {
     let (ok, stderr) = check(&dir, "no-export.toml", &text);
     assert!(!ok);
     assert!(stderr.contains("`cdata` is declared with kind = \"credential-data-plugin\" but does not export `esignet:plugin/credential-data`"), "{stderr}");
-    let out = std::process::Command::new(binary())
-        .args(["up", "--manifest"])
-        .arg(dir.join("no-export.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args(["--listen", &format!("127.0.0.1:{}", free_port()), "--admin-listen", &format!("127.0.0.1:{}", free_port())])
-        .env("ESIGNET_DEMO", "0")
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "up must refuse a plugin that cannot serve its binding");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("does not export `esignet:plugin/credential-data`"));
+    let (ok, stderr) = up_refusing(&dir.join("no-export.toml"));
+    assert!(!ok, "up must refuse a plugin that cannot serve its binding");
+    assert!(stderr.contains("does not export `esignet:plugin/credential-data`"), "{stderr}");
 }
 
 #[test]

@@ -331,27 +331,12 @@ fn an_ungranted_import_is_refused_at_deploy_naming_it() {
         .replace(r#"capabilities = ["keys", "sql", "cache", "config", "audit", "outbound-http"]"#, r#"capabilities = ["keys", "cache"]"#);
     let dir = temp_dir("ungranted");
     std::fs::write(dir.join("spin.toml"), &text).unwrap();
-    let out = std::process::Command::new(binary())
-        .args(["check", "--manifest"])
-        .arg(dir.join("spin.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (ok, stderr) = run_to_end(&["check"], &dir.join("spin.toml"));
+    assert!(!ok);
     assert!(stderr.contains("esignet:platform/sql@0.1.0") && stderr.contains("not granted `sql`"), "{stderr}");
-    let out = std::process::Command::new(binary())
-        .args(["up", "--manifest"])
-        .arg(dir.join("spin.toml"))
-        .arg("--data-dir")
-        .arg(dir.join("data"))
-        .args(["--listen", &format!("127.0.0.1:{}", free_port()), "--admin-listen", &format!("127.0.0.1:{}", free_port())])
-        .env("ESIGNET_DEMO", "0")
-        .output()
-        .unwrap();
-    assert!(!out.status.success(), "up must refuse to serve an over-reaching component");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not granted"));
+    let (ok, stderr) = up_refusing(&dir.join("spin.toml"));
+    assert!(!ok, "up must refuse to serve an over-reaching component");
+    assert!(stderr.contains("not granted"), "{stderr}");
 }
 
 #[test]
@@ -360,23 +345,16 @@ fn check_names_unknown_keys_and_grants() {
     let good = manifest(&toml_path(&wasm("test_hello_v1")));
     std::fs::write(dir.join("spin.toml"), &good).unwrap();
     std::fs::write(dir.join("bad-runtime.toml"), "[sql]\ntype = \"sqlite\"\nflavour = \"strong\"\n").unwrap();
-    let run = |manifest: &str, runtime: Option<&str>| {
-        let mut cmd = std::process::Command::new(binary());
-        cmd.args(["check", "--manifest"]).arg(dir.join(manifest)).arg("--data-dir").arg(dir.join("data"));
-        if let Some(r) = runtime {
-            cmd.arg("--runtime-config").arg(dir.join(r));
-        }
-        cmd.output().unwrap()
-    };
-    let ok = run("spin.toml", None);
-    assert!(ok.status.success(), "{}", String::from_utf8_lossy(&ok.stderr));
-    let bad_key = run("spin.toml", Some("bad-runtime.toml"));
-    assert!(!bad_key.status.success());
-    assert!(String::from_utf8_lossy(&bad_key.stderr).contains("flavour"));
+    let bad_runtime = dir.join("bad-runtime.toml");
+    let (ok, stderr) = run_to_end(&["check"], &dir.join("spin.toml"));
+    assert!(ok, "{stderr}");
+    let (ok, stderr) = run_to_end(&["check", "--runtime-config", bad_runtime.to_str().unwrap()], &dir.join("spin.toml"));
+    assert!(!ok);
+    assert!(stderr.contains("flavour"), "{stderr}");
     std::fs::write(dir.join("bad-grant.toml"), good.replace(r#"capabilities = ["authenticator"]"#, r#"capabilities = ["authenticator", "filesystem"]"#)).unwrap();
-    let bad_grant = run("bad-grant.toml", None);
-    assert!(!bad_grant.status.success());
-    assert!(String::from_utf8_lossy(&bad_grant.stderr).contains("filesystem"));
+    let (ok, stderr) = run_to_end(&["check"], &dir.join("bad-grant.toml"));
+    assert!(!ok);
+    assert!(stderr.contains("filesystem"), "{stderr}");
 }
 
 #[test]

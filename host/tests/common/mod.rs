@@ -40,6 +40,28 @@ pub fn binary() -> &'static str {
     env!("CARGO_BIN_EXE_esignet")
 }
 
+/// Runs `esignet <args> --manifest <manifest> --data-dir <dir of manifest>/data` (never the working directory's
+/// `.esignet`) to its end; returns whether it succeeded, and its stderr.
+pub fn run_to_end(args: &[&str], manifest: &Path) -> (bool, String) {
+    let data_dir = manifest.parent().expect("manifest in a directory").join("data");
+    let out = Command::new(binary())
+        .args(args)
+        .arg("--manifest")
+        .arg(manifest)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("ESIGNET_DEMO", "0")
+        .output()
+        .expect("run esignet");
+    (out.status.success(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// `esignet up` on free ports with a manifest it must refuse (it would serve, and this wait, otherwise).
+pub fn up_refusing(manifest: &Path) -> (bool, String) {
+    let (listen, admin) = (format!("127.0.0.1:{}", free_port()), format!("127.0.0.1:{}", free_port()));
+    run_to_end(&["up", "--listen", &listen, "--admin-listen", &admin], manifest)
+}
+
 pub struct Host {
     pub child: Option<Child>,
     pub port: u16,
