@@ -10,7 +10,10 @@
 //! names the credential formats reserve: SD-JWT's `_sd` and `...`, JSON-LD's `@id`). Its HTTP handler answers
 //! `credential-data plugin` on every route.
 
-use std::hint::black_box;
+#[path = "../../misbehave.rs"]
+mod faults;
+
+use faults::{allocate, spin, trap};
 
 use esignet_credential_data_sdk::credential_data::{DataError, DataRequest};
 use esignet_credential_data_sdk::{CredentialData, Endpoint, Request, Response};
@@ -29,7 +32,7 @@ impl CredentialData for TestCredentialData {
         match given {
             "trap" => trap(),
             "loop" => spin(),
-            "alloc" => allocate(),
+            "alloc" => allocate_all(),
             "garbage" => return Ok("not json at all".into()),
             "array" => return Ok("[1, 2]".into()),
             "denied" => return Err(DataError::Denied("the registry refuses this holder".into())),
@@ -71,30 +74,10 @@ impl Endpoint for TestCredentialData {
     }
 }
 
-fn spin() -> ! {
-    let mut n: u64 = 0;
-    loop {
-        n = black_box(n.wrapping_add(1));
-    }
-}
-
-fn allocate() -> ! {
-    let mut block = vec![0u8; 1 << 30];
-    for page in block.chunks_mut(4096) {
-        page[0] = 1;
-    }
-    black_box(&block);
+/// Commits 1 GiB (the memory cap stops it first), then traps should it ever get that far.
+fn allocate_all() -> ! {
+    allocate(1 << 30);
     trap()
-}
-
-#[cfg(target_arch = "wasm32")]
-fn trap() -> ! {
-    core::arch::wasm32::unreachable()
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn trap() -> ! {
-    std::process::abort()
 }
 
 esignet_credential_data_sdk::export_credential_data_plugin!(TestCredentialData);

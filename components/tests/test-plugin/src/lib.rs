@@ -2,7 +2,10 @@
 //! (kyc-token `kyc-<id>`, PSUT `psut-<id>`) and fails with `auth_failed` otherwise; individual ids `loop`,
 //! `alloc` and `trap` spin forever, allocate 1 GiB and trap. Its HTTP handler answers `plugin admin` everywhere.
 
-use std::hint::black_box;
+#[path = "../../misbehave.rs"]
+mod faults;
+
+use faults::{allocate, spin, trap};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
@@ -70,32 +73,13 @@ impl Endpoint for TestPlugin {
 /// The special individual ids that make the plugin misbehave; any other id returns normally.
 fn misbehave(individual_id: &str) {
     match individual_id {
-        "loop" => {
-            let mut n: u64 = 0;
-            loop {
-                n = black_box(n.wrapping_add(1));
-            }
-        }
+        "loop" => spin(),
         "alloc" => {
-            let mut block = vec![0u8; 1 << 30];
-            for page in block.chunks_mut(4096) {
-                page[0] = 1;
-            }
-            black_box(&block);
+            allocate(1 << 30);
         }
         "trap" => trap(),
         _ => {}
     }
-}
-
-#[cfg(target_arch = "wasm32")]
-fn trap() -> ! {
-    core::arch::wasm32::unreachable()
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn trap() -> ! {
-    std::process::abort()
 }
 
 esignet_plugin_sdk::export_plugin!(TestPlugin);

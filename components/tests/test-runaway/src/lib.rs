@@ -2,7 +2,10 @@
 //! interruption), `/alloc?mb=N` allocates and touches N MiB (memory limit), `/trap` executes `unreachable`,
 //! `/panic` panics (on wasm32-wasip2 a panic prints to stderr and aborts, i.e. traps), `/ok` answers 200 `ok`.
 
-use std::hint::black_box;
+#[path = "../../misbehave.rs"]
+mod faults;
+
+use faults::{allocate, spin, trap};
 
 use esignet_sdk::{Endpoint, Request, Response};
 
@@ -29,35 +32,6 @@ impl Endpoint for Runaway {
             Response::not_found()
         }
     }
-}
-
-fn spin() -> ! {
-    let mut n: u64 = 0;
-    loop {
-        n = black_box(n.wrapping_add(1));
-    }
-}
-
-/// Allocates `bytes`, writes one byte per 4 KiB page so the memory is really committed, and returns the number
-/// of bytes touched pages cover. A failed allocation aborts, i.e. traps.
-fn allocate(bytes: usize) -> usize {
-    let mut block = vec![0u8; bytes];
-    for page in block.chunks_mut(4096) {
-        page[0] = 1;
-    }
-    let touched: usize = block.iter().step_by(4096).map(|b| usize::from(*b)).sum();
-    black_box(&block);
-    touched << 12
-}
-
-#[cfg(target_arch = "wasm32")]
-fn trap() -> ! {
-    core::arch::wasm32::unreachable()
-}
-
-#[cfg(not(target_arch = "wasm32"))]
-fn trap() -> ! {
-    std::process::abort()
 }
 
 esignet_sdk::export_endpoint!(Runaway);
