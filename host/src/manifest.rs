@@ -495,7 +495,8 @@ fn plain_name(name: &str) -> bool {
 /// A plugin's cache namespace and SQL database are its own too: a third party's code must not read or write the
 /// provider's flows, codes, nonces or clients.
 fn check_plugin_data(components: &BTreeMap<String, ComponentSpec>) -> Result<()> {
-    let stores: [(Capability, &str, fn(&ComponentSpec) -> &str); 2] = [
+    type StoreName = fn(&ComponentSpec) -> &str;
+    let stores: [(Capability, &str, StoreName); 2] = [
         (Capability::Cache, "cache namespace", ComponentSpec::cache_namespace),
         (Capability::Sql, "SQL database", ComponentSpec::sql_database),
     ];
