@@ -215,6 +215,12 @@ defaults
     retry-on conn-failure empty-response
     retries 3
     option redispatch 1
+    # A new connection to a replica for every request. With pooled server connections, a POST that haproxy sends
+    # over an idle connection to a replica that has just died (before two failed checks mark it DOWN) is lost with
+    # it and may not be retried; with fresh connections it meets a refused connect and goes elsewhere, so only
+    # requests really in flight at the replica as it dies can fail. (An ingress that pools connections to pods
+    # loses those few requests too; see docs/deploy.md.)
+    http-reuse never
 
 frontend esignet
     bind 127.0.0.1:{lb_port}
@@ -589,7 +595,7 @@ def main() -> int:
     lb = Balancer(lb_port, replicas)  # r4's slot exists from the start: DOWN until r4 is started and ready
     report: dict = {"workers": WORKERS, "phase_seconds": PHASE, "cpus": os.cpu_count(), "issuer": issuer,
                     "haproxy": {"check": f"GET {HEALTH} every {CHECK_INTER_MS} ms, fall 2, rise 2",
-                                "retry_on": "conn-failure (any method), empty-response (GET only)",
+                                "retry_on": "conn-failure (any method), empty-response (GET only)", "http_reuse": "never",
                                 "redispatch": True},
                     "host_shutdown_delay_ms": "default (1000)", "events": {}}
     checks: list[tuple[str, bool, str]] = []
