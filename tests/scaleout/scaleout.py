@@ -840,8 +840,9 @@ def summary(report: dict) -> None:
         lines.append(f"  {t['logins_ok']}/{t['logins']} logins, {t['requests']} requests, {t['codes']} codes "
                      f"({t['codes_redeemed_twice']} redeemed twice), failed logins retried OK: "
                      f"{t['failed_logins_retried_ok']}/{t['failed_logins']}")
+    # The failed checks with their details last, so that a log cut to its tail still says what went wrong.
     lines.append("  " + ("PASS" if report["ok"] else "FAIL: " + "; ".join(
-        c["check"] for c in report["checks"] if not c["ok"])))
+        f"{c['check']}: {c['detail'][:2000]}" for c in report["checks"] if not c["ok"])))
     print("\n".join(lines), file=sys.stderr, flush=True)
 
 
