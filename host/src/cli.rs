@@ -187,7 +187,9 @@ pub async fn up(args: ServeArgs) -> Result<()> {
         keys = %platform.keys.describe(),
         "backends"
     );
-    crate::migrate::apply(platform.sql.as_ref(), &manifest).await?;
+    // Waits for a database that is not reachable yet as long as one migration may take (sql.migration_timeout_ms).
+    let wait = Duration::from_millis(platform.config.sql.migration_timeout_ms);
+    crate::migrate::apply_when_reachable(platform.sql.as_ref(), &manifest, wait).await?;
     let registry = Arc::new(Registry::new(manifest, platform.clone())?);
     registry.load_all(&args.data_dir).await?;
     let app = Arc::new(App { registry: registry.clone(), ready: std::sync::atomic::AtomicBool::new(false) });

@@ -1,11 +1,15 @@
 //! SQL migrations: each component's grant may name directories of `NNNN_name.sql` files for its database; the
 //! host applies the files not yet applied, in name order, each in one transaction that first claims the file's
-//! name in `esignet_migrations` (so replicas starting together apply each file once).
+//! name in `esignet_migrations` (so replicas starting together apply each file once). At start the host waits a
+//! bounded time for a database that is not reachable yet (`apply_when_reachable`): pods and their database are
+//! often started together, and a replica that waits comes up sooner than one that exits and is restarted with
+//! Kubernetes' back-off.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use anyhow::{anyhow, Context, Result};
+use anyhow::{Context, Result};
 
 use crate::backends::{SqlBackend, SqlError, SqlValue};
 use crate::manifest::Manifest;
@@ -43,11 +47,11 @@ pub async fn apply(sql: &dyn SqlBackend, manifest: &Manifest) -> Result<Vec<Stri
                 vec![],
             )
             .await
-            .map_err(|e| anyhow!("database `{database}`: {e}"))?;
+            .map_err(|e| in_database(e, &database))?;
         }
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let mut tx = sql.begin(&database).await.map_err(|e| anyhow!("database `{database}`: {e}"))?;
+        let mut tx = sql.begin(&database).await.map_err(|e| in_database(e, &database))?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         match tx
             .execute(
@@ -61,16 +65,47 @@ pub async fn apply(sql: &dyn SqlBackend, manifest: &Manifest) -> Result<Vec<Stri
                 tx.rollback().await.ok();
                 continue;
             }
-            Err(e) => return Err(anyhow!("database `{database}`: {e}")),
+            Err(e) => return Err(in_database(e, &database)),
         }
         for statement in split_statements(&text) {
-            tx.execute(&statement, vec![]).await.map_err(|e| anyhow!("migration {name}: {e}"))?;
+            tx.execute(&statement, vec![]).await.map_err(|e| anyhow::Error::new(e).context(format!("migration {name}")))?;
         }
-        tx.commit().await.map_err(|e| anyhow!("migration {name}: {e}"))?;
+        tx.commit().await.map_err(|e| anyhow::Error::new(e).context(format!("migration {name}")))?;
         tracing::info!(database, migration = %name, "applied migration");
         applied.push(name);
     }
     Ok(applied)
+}
+
+/// `apply`, retried while the database is unavailable (refused, unreachable, too many connections, shutting down),
+/// with a growing pause (a quarter second up to 4 s), until `wait` has passed (a last try then); any other error at
+/// once.
+pub async fn apply_when_reachable(sql: &dyn SqlBackend, manifest: &Manifest, wait: Duration) -> Result<Vec<String>> {
+    let deadline = Instant::now() + wait;
+    let mut pause = Duration::from_millis(250);
+    loop {
+        match apply(sql, manifest).await {
+            Err(e) if unavailable(&e) && Instant::now() < deadline => {
+                let pause_now = pause.min(deadline.saturating_duration_since(Instant::now()));
+                tracing::warn!(
+                    error = %format!("{e:#}"),
+                    retry_in_ms = pause_now.as_millis() as u64,
+                    "the database is not reachable yet; waiting for it"
+                );
+                tokio::time::sleep(pause_now).await;
+                pause = (pause * 2).min(Duration::from_secs(4));
+            }
+            other => return other,
+        }
+    }
+}
+
+fn in_database(e: SqlError, database: &str) -> anyhow::Error {
+    anyhow::Error::new(e).context(format!("database `{database}`"))
+}
+
+fn unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| matches!(c.downcast_ref::<SqlError>(), Some(SqlError::Unavailable(_))))
 }
 
 /// Splits a SQL script on `;` outside quotes, dropping `--` comments and empty statements.

@@ -134,7 +134,8 @@ pub struct SqlConfig {
     pub connect_timeout_ms: u64,
     /// PostgreSQL: bound on one statement (server `statement_timeout` and a client-side timeout).
     pub statement_timeout_ms: u64,
-    /// PostgreSQL: statement bound inside schema changes (migrations, DDL), which may wait for another replica's.
+    /// PostgreSQL: statement bound inside schema changes (migrations, DDL), which may wait for another replica's;
+    /// also how long a starting host waits for a database that is not reachable yet.
     pub migration_timeout_ms: u64,
 }
 

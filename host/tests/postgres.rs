@@ -1,7 +1,7 @@
 //! The PostgreSQL `sql` backend against a real server (127.0.0.1:5432 as `root`, or `ESIGNET_TEST_PG_URL` naming an
 //! administrative database): every value type, constraint errors, transactions, logical databases as schemas,
 //! migrations applied concurrently by several replicas, failing fast when the server is down or stalled, healing
-//! when it comes back, and the full host serving on PostgreSQL with the demo seeded. Each test makes its own
+//! when it comes back, a starting host waiting a bounded time for a server not up yet, and the full host serving on PostgreSQL with the demo seeded. Each test makes its own
 //! database (`esignet_test_<pid>_<test>`) and drops it. No server: a loud SKIP, or a failure when `CI=true`.
 
 mod common;
@@ -357,6 +357,65 @@ async fn the_pool_heals_when_the_server_returns() {
     let back = db.query("h", "SELECT COUNT(*) FROM h", vec![]).await.expect("back without a restart");
     assert_eq!(back.rows, vec![vec![Integer(0)]]);
     eprintln!("first query after the server returned: {:?}", started.elapsed());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_starting_host_waits_for_its_database_for_a_bounded_time() {
+    let t = test_db!("wait");
+    let spin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
+    let issuer = |name: &str| (name == "issuer").then(|| "http://127.0.0.1:1/v1/esignet".to_string());
+    let manifest = esignet_host::manifest::Manifest::load(&spin, &issuer).expect("spin.toml");
+    let planned = esignet_host::migrate::planned(&manifest).expect("plan");
+    // Nothing listens on the database's port yet: connections are refused.
+    let port = common::free_port();
+    let url = t.url.replacen(&server_addr(), &format!("127.0.0.1:{port}"), 1);
+    let db = backend(&url);
+
+    // Never there: the host gives up once the bound has passed, naming the outage.
+    let started = Instant::now();
+    let err = esignet_host::migrate::apply_when_reachable(&db, &manifest, Duration::from_millis(1_200))
+        .await
+        .expect_err("no database");
+    let took = started.elapsed();
+    assert!(format!("{err:#}").contains("database unavailable"), "{err:#}");
+    assert!(took >= Duration::from_millis(1_200) && took < Duration::from_secs(4), "gave up after {took:?}");
+
+    // There 1.5 s after the start: every migration is applied, once.
+    let relay = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(1_500)).await;
+        Relay::start(port).await
+    });
+    let started = Instant::now();
+    let applied = esignet_host::migrate::apply_when_reachable(&db, &manifest, Duration::from_secs(30))
+        .await
+        .expect("applied once the database is reachable");
+    let took = started.elapsed();
+    let _relay = relay.await.expect("relay");
+    assert_eq!(applied.len(), planned.len(), "{applied:?}");
+    assert!(took >= Duration::from_millis(1_400), "applied before the database was there? {took:?}");
+    let rows = db.query("esignet", "SELECT name FROM esignet_migrations", vec![]).await.expect("ledger");
+    assert!(!rows.rows.is_empty());
+    eprintln!("migrations applied {took:?} after the start, the database having come up after 1.5 s");
+
+    // Not an outage (a statement the server refuses): no waiting.
+    let bad = common::temp_dir("bad-migration");
+    std::fs::create_dir_all(bad.join("migrations")).expect("dir");
+    std::fs::write(bad.join("migrations/0001_bad.sql"), "CREATE TABLE broken (a NOSUCHTYPE);\n").expect("file");
+    std::fs::write(
+        bad.join("spin.toml"),
+        "spin_manifest_version = 2\n[application]\nname = \"bad\"\n[[trigger.http]]\nroute = \"/...\"\n\
+         component = \"c\"\n[component.c]\nsource = \"c.wasm\"\n[component.c.tool.esignet]\n\
+         capabilities = [\"sql\"]\nsql_database = \"badtest\"\nsql_migrations = [\"migrations\"]\n",
+    )
+    .expect("manifest");
+    let manifest = esignet_host::manifest::Manifest::load(&bad.join("spin.toml"), &|_: &str| None).expect("bad manifest");
+    let started = Instant::now();
+    let err = esignet_host::migrate::apply_when_reachable(&db, &manifest, Duration::from_secs(30))
+        .await
+        .expect_err("a bad migration");
+    assert!(format!("{err:#}").contains("0001_bad.sql"), "{err:#}");
+    assert!(started.elapsed() < Duration::from_secs(3), "waited on a bad statement: {:?}", started.elapsed());
+    let _ = std::fs::remove_dir_all(&bad);
 }
 
 #[test]
