@@ -67,7 +67,8 @@ PHASE = float(os.environ.get("SCALEOUT_PHASE_SECONDS", "8"))
 WARMUP = 3.0
 CHECK_INTER_MS = 200
 HTTP_TIMEOUT = 30
-PORTS = range(18600, 18700)
+# Its own range: the black-box suite takes 18500-18599 and the browser test 18600-18699.
+PORTS = range(18800, 18900)
 
 started_at = time.monotonic()
 
@@ -76,8 +77,8 @@ def log(msg: str) -> None:
     print(f"scaleout: [{time.monotonic() - started_at:6.1f}s] {msg}", file=sys.stderr, flush=True)
 
 
-def free_ports(n: int) -> list[int]:
-    candidates = list(PORTS)
+def free_ports(n: int, exclude: set[int] = frozenset()) -> list[int]:
+    candidates = [p for p in PORTS if p not in exclude]
     random.shuffle(candidates)
     found = []
     for port in candidates:
@@ -134,7 +135,8 @@ class Replica:
 
     def start(self) -> None:
         COMPILE_CACHE.mkdir(parents=True, exist_ok=True)
-        os.symlink(COMPILE_CACHE, self.data_dir / "compile-cache")
+        if not (self.data_dir / "compile-cache").is_symlink():
+            os.symlink(COMPILE_CACHE, self.data_dir / "compile-cache")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("ESIGNET_", "SPIN_VARIABLE_", "SCALEOUT_"))}
         env.update({k: os.environ[k] for k in ("ESIGNET_PKCS11_MODULE", "ESIGNET_PKCS11_TOKEN", "ESIGNET_PKCS11_PIN")})
         env.update({
@@ -170,6 +172,17 @@ class Replica:
                 return
             time.sleep(0.2)
         raise RuntimeError(f"{self.name} not healthy within {timeout:.0f} s; log {self.log}:\n{self.tail()}")
+
+    def lost_port_race(self) -> bool:
+        """It exited because another process took its port between free_ports() and its bind (a race of this
+        harness, not of the host): the last line of its log is the bind error."""
+        return self.proc is not None and self.proc.poll() is not None and "binding " in self.tail(3) \
+            and "in use" in self.tail(3)
+
+    def move(self, taken: set[int]) -> None:
+        """New ports for a replica that lost its ports (before the balancer knows it), and a fresh log."""
+        self.port, self.admin_port = free_ports(2, exclude=taken)
+        self.log.rename(self.log.with_suffix(f".{time.monotonic_ns()}.log"))
 
     def tail(self, n: int = 40) -> str:
         try:
@@ -247,9 +260,7 @@ class Balancer:
         self.sock = WORK / "haproxy.sock"
         self.cfg = WORK / "haproxy.cfg"
         self.log = WORK / "haproxy.log"
-        servers = "\n".join(f"    server {r.name} 127.0.0.1:{r.port}" for r in replicas)
-        self.cfg.write_text(HAPROXY_CONFIG.format(sock=self.sock, lb_port=port, health=HEALTH, inter=CHECK_INTER_MS,
-                                                  servers=servers))
+        self.replicas = replicas
         self.proc: subprocess.Popen | None = None
 
     @property
@@ -257,6 +268,10 @@ class Balancer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> None:
+        # Written now, not at construction: a replica may have moved to other ports while starting.
+        servers = "\n".join(f"    server {r.name} 127.0.0.1:{r.port}" for r in self.replicas)
+        self.cfg.write_text(HAPROXY_CONFIG.format(sock=self.sock, lb_port=self.port, health=HEALTH,
+                                                  inter=CHECK_INTER_MS, servers=servers))
         check = subprocess.run(["haproxy", "-c", "-q", "-f", str(self.cfg)], capture_output=True, text=True)
         if check.returncode != 0:
             raise RuntimeError(f"haproxy rejects {self.cfg}: {check.stdout}{check.stderr}")
@@ -611,7 +626,17 @@ def main() -> int:
         for r in (r1, r2, r3):
             r.start()
         for r in (r1, r2, r3):
-            r.wait_healthy()
+            for attempt in range(3):
+                try:
+                    r.wait_healthy()
+                    break
+                except RuntimeError:
+                    if attempt == 2 or not r.lost_port_race():
+                        raise
+                    taken = {lb_port, *(p for x in replicas for p in (x.port, x.admin_port))}
+                    log(f"{r.name} could not bind its ports (another process took one): moving it\n{r.tail(3)}")
+                    r.move(taken)
+                    r.start()
         report["start_to_ready_s"] = round(time.monotonic() - t, 1)
         lb.start()
         for r in (r1, r2, r3):
