@@ -362,9 +362,7 @@ async fn the_pool_heals_when_the_server_returns() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_starting_host_waits_for_its_database_for_a_bounded_time() {
     let t = test_db!("wait");
-    let spin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
-    let issuer = |name: &str| (name == "issuer").then(|| "http://127.0.0.1:1/v1/esignet".to_string());
-    let manifest = esignet_host::manifest::Manifest::load(&spin, &issuer).expect("spin.toml");
+    let manifest = manifest_of_spin();
     let planned = esignet_host::migrate::planned(&manifest).expect("plan");
     // Nothing listens on the database's port yet: connections are refused.
     let port = common::free_port();
@@ -416,6 +414,21 @@ async fn a_starting_host_waits_for_its_database_for_a_bounded_time() {
     assert!(format!("{err:#}").contains("0001_bad.sql"), "{err:#}");
     assert!(started.elapsed() < Duration::from_secs(3), "waited on a bad statement: {:?}", started.elapsed());
     let _ = std::fs::remove_dir_all(&bad);
+
+    // A database the server says does not exist: a configuration error, refused at once, not waited on.
+    let missing = backend(&with_db(&t.url, "esignet_no_such_database"));
+    let started = Instant::now();
+    let err = esignet_host::migrate::apply_when_reachable(&missing, &manifest_of_spin(), Duration::from_secs(30))
+        .await
+        .expect_err("no such database");
+    assert!(format!("{err:#}").contains("does not exist"), "{err:#}");
+    assert!(started.elapsed() < Duration::from_secs(3), "waited on a missing database: {:?}", started.elapsed());
+}
+
+fn manifest_of_spin() -> esignet_host::manifest::Manifest {
+    let spin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
+    let issuer = |name: &str| (name == "issuer").then(|| "http://127.0.0.1:1/v1/esignet".to_string());
+    esignet_host::manifest::Manifest::load(&spin, &issuer).expect("spin.toml")
 }
 
 #[test]

@@ -15,8 +15,9 @@
 //! ledger every migration transaction writes first), so replicas that start together apply each migration once,
 //! one after the other; no trait change was needed. DDL runs under `migration_timeout_ms`. SQLSTATE class 23 is
 //! `Constraint` (the message names the constraint); classes 08, 40, 53, 55, 57, 58 and connection failures are
-//! `Unavailable`; the rest `Invalid`. Parts: `connect` (URL, TLS, pools), `statement` (one statement, errors),
-//! `transaction`, `values` (type conversion).
+//! `Unavailable`, except a connection refused for a missing database, role or password (`Invalid`, so a starting
+//! host does not wait on a configuration error); the rest `Invalid`. Parts: `connect` (URL, TLS, pools),
+//! `statement` (one statement, errors), `transaction`, `values` (type conversion).
 
 mod connect;
 mod statement;
@@ -193,6 +194,13 @@ impl SqlBackend for PostgresBackend {
 async fn checkout(settings: &Settings, pool: &Pool) -> Result<Object, SqlError> {
     match timeout(settings.connect_timeout, pool.get()).await {
         Ok(Ok(conn)) => Ok(conn),
+        // The server answered and refused for good (no such database, role or password: SQLSTATE classes 3D and
+        // 28): a configuration error, not an outage to wait out.
+        Ok(Err(deadpool_postgres::PoolError::Backend(e)))
+            if e.as_db_error().is_some_and(|d| matches!(d.code().code().get(..2), Some("3D" | "28"))) =>
+        {
+            Err(SqlError::Invalid(format!("{}: {}", settings.target, error_text(&e))))
+        }
         Ok(Err(e)) => Err(SqlError::Unavailable(format!("{}: {}", settings.target, error_text(&e)))),
         Err(_) => Err(SqlError::Unavailable(format!(
             "{}: no connection within {} ms",

@@ -133,14 +133,25 @@ fn take_tls_params(url: &str) -> Result<(String, String, Option<String>)> {
 
 /// The URL with any password replaced, for an operator's eyes.
 pub fn redact(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut u) if u.password().is_some() => {
-            let _ = u.set_password(Some("[redacted]"));
-            u.to_string()
-        }
-        Ok(u) => u.to_string(),
-        Err(_) => "[unparsable URL]".into(),
+    let Ok(mut u) = url::Url::parse(url) else {
+        return "[unparsable URL]".into();
+    };
+    if u.password().is_some() {
+        let _ = u.set_password(Some("[redacted]"));
     }
+    // libpq also takes the password (and a client key's) as query parameters.
+    let secret = |k: &str| k.eq_ignore_ascii_case("password") || k.eq_ignore_ascii_case("sslpassword");
+    if u.query_pairs().any(|(k, _)| secret(&k)) {
+        let pairs: Vec<(String, String)> = u
+            .query_pairs()
+            .map(|(k, v)| {
+                let v = if secret(&k) { "[redacted]".to_string() } else { v.into_owned() };
+                (k.into_owned(), v)
+            })
+            .collect();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    u.to_string()
 }
 
 #[cfg(test)]
@@ -170,5 +181,10 @@ mod tests {
         assert_eq!(s, ("db.example:6543/esignet".to_string(), "disable".to_string()));
         let r = redact("postgres://root:hunter2@db.example/esignet");
         assert!(!r.contains("hunter2") && r.contains("root"), "{r}");
+        let r = redact("postgres://root@db.example/esignet?Password=hunter2&application_name=x&sslpassword=k3y");
+        assert!(!r.contains("hunter2") && !r.contains("k3y") && r.contains("application_name=x"), "{r}");
+        let err = Settings::from_config(&sql("postgres://root@db.example/esignet?password=hunter2&bogus=1")).err();
+        let err = err.map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(err.contains("invalid PostgreSQL URL") && !err.contains("hunter2"), "{err}");
     }
 }
