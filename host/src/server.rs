@@ -1,7 +1,8 @@
 //! The HTTP front: routes each request per `spin.toml` to a fresh component instance, with a body limit, and
 //! serves the host's own endpoints (`/metrics`, the actuator health check, and an optional native benchmark
 //! route). Connections are tracked so that SIGTERM drains them before the process exits; between SIGTERM and the
-//! drain (`server.shutdown_delay_ms`) the health check answers DOWN and responses close their connections.
+//! drain (`server.shutdown_delay_ms`) the health check answers DOWN and responses close their connections. The
+//! drain waits for requests being handled, not for clients that have not sent one.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -15,7 +16,6 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderName, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
 use crate::bindings::endpoint::exports::esignet::platform::handler as wit;
@@ -295,6 +295,11 @@ pub struct ConnectionLimits {
     pub header_read_timeout: Duration,
 }
 
+/// How long, once draining, a connection may go without a request being handled before it is closed: an idle
+/// keep-alive connection closes at once anyway; this cuts off one whose request head is still arriving (hyper
+/// would otherwise wait for it up to `header_read_timeout`, holding the whole drain).
+const DRAIN_IDLE_CUTOFF: Duration = Duration::from_secs(2);
+
 /// Accepts connections until `shutdown` resolves, then stops accepting and gives open connections `drain` to
 /// finish their requests.
 pub async fn serve<H, F>(
@@ -307,8 +312,9 @@ pub async fn serve<H, F>(
     H: Fn(Request<Incoming>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<HttpResponse, Infallible>> + Send + 'static,
 {
-    let graceful = GracefulShutdown::new();
+    // Every open connection holds a permit: the drain is over when all of them are back.
     let connections = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let permit = tokio::select! {
@@ -331,16 +337,48 @@ pub async fn serve<H, F>(
                 };
                 let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
-                let service = hyper::service::service_fn(move |req| handler(req));
+                // Requests of this connection being handled now (from its head parsed to its response made).
+                let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let counted = busy.clone();
+                let service = hyper::service::service_fn(move |req| {
+                    let guard = Busy::enter(&counted);
+                    let handled = handler(req);
+                    async move {
+                        let _guard = guard;
+                        handled.await
+                    }
+                });
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(hyper_util::rt::TokioTimer::new())
                     // hyper counts an idle keep-alive connection against this too: the default 75 s (as nginx)
                     // leaves clients that pause between requests room, while a slow-header client is cut off.
                     .header_read_timeout(limits.header_read_timeout)
                     .serve_connection(TokioIo::new(stream), service);
-                let conn = graceful.watch(conn);
+                let mut stopping = stopping.clone();
                 tokio::spawn(async move {
-                    let _ = conn.await;
+                    let mut conn = std::pin::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => {
+                            drop(permit);
+                            return;
+                        }
+                        _ = stopping.wait_for(|stop| *stop) => {}
+                    }
+                    // Finish the request being handled, then close; cut off a connection with none for a while.
+                    conn.as_mut().graceful_shutdown();
+                    let mut idle_since = tokio::time::Instant::now();
+                    loop {
+                        tokio::select! {
+                            _ = conn.as_mut() => break,
+                            _ = tokio::time::sleep(Duration::from_millis(250)) => {
+                                if busy.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                                    idle_since = tokio::time::Instant::now();
+                                } else if idle_since.elapsed() >= DRAIN_IDLE_CUTOFF {
+                                    break;
+                                }
+                            }
+                        }
+                    }
                     drop(permit);
                 });
             }
@@ -348,7 +386,25 @@ pub async fn serve<H, F>(
         }
     }
     drop(listener);
-    if tokio::time::timeout(drain, graceful.shutdown()).await.is_err() {
+    let _ = stop.send(true);
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(drain, connections.acquire_many(all)).await.is_err() {
         tracing::warn!("drain timed out; closing remaining connections");
+    }
+}
+
+/// Counts a request as being handled for as long as it lives.
+struct Busy(Arc<std::sync::atomic::AtomicUsize>);
+
+impl Busy {
+    fn enter(count: &Arc<std::sync::atomic::AtomicUsize>) -> Busy {
+        count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        Busy(count.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
     }
 }

@@ -376,6 +376,31 @@ fn sigterm_drains_in_flight_requests_and_exits_zero() {
 }
 
 #[test]
+fn sigterm_does_not_wait_on_a_connection_whose_request_never_arrives() {
+    use std::io::Write;
+    // A client that sent half a request head (and one idle keep-alive connection) must not hold the drain, whose
+    // bound here is 20 s; a request really being handled still completes.
+    let runtime = format!("{RUNTIME}[server]\nshutdown_delay_ms = 0\ndrain_seconds = 20\n");
+    let mut host = Host::start("sigterm-half-head", &manifest(&toml_path(&wasm("test_hello_v1"))), &runtime);
+    let mut half = std::net::TcpStream::connect(("127.0.0.1", host.port)).expect("connect");
+    half.write_all(b"GET /hello/x HTTP/1.1\r\nHo").expect("half a head");
+    let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(10)).build();
+    assert_eq!(agent.get(&host.url("/hello/keep")).call().expect("keep-alive").into_string().unwrap(), "hello v1");
+    let url = host.url("/hello/slow?ms=3000");
+    let slow = std::thread::spawn(move || get(&url));
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Instant::now();
+    host.sigterm();
+    assert_eq!(slow.join().unwrap(), (200, "slow v1".to_string()), "the request being handled completes");
+    let status = host.wait_exit(Duration::from_secs(30)).expect("exits");
+    let took = signalled.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(took < Duration::from_secs(8), "exit {took:?} after SIGTERM: the half-sent request held the drain");
+    eprintln!("exit {took:?} after SIGTERM with a half-sent request head open");
+    drop(half);
+}
+
+#[test]
 fn sigterm_reports_down_but_keeps_serving_for_the_shutdown_delay() {
     // A balancer checking health must see DOWN while requests still succeed, then the listener closes.
     let runtime = format!("{RUNTIME}[server]\nshutdown_delay_ms = 1500\ndrain_seconds = 5\n");
