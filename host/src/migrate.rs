@@ -47,11 +47,11 @@ pub async fn apply(sql: &dyn SqlBackend, manifest: &Manifest) -> Result<Vec<Stri
                 vec![],
             )
             .await
-            .map_err(|e| in_database(e, &database))?;
+            .with_context(|| format!("database `{database}`"))?;
         }
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
-        let mut tx = sql.begin(&database).await.map_err(|e| in_database(e, &database))?;
+        let mut tx = sql.begin(&database).await.with_context(|| format!("database `{database}`"))?;
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0);
         match tx
             .execute(
@@ -65,12 +65,12 @@ pub async fn apply(sql: &dyn SqlBackend, manifest: &Manifest) -> Result<Vec<Stri
                 tx.rollback().await.ok();
                 continue;
             }
-            Err(e) => return Err(in_database(e, &database)),
+            Err(e) => return Err(e).with_context(|| format!("database `{database}`")),
         }
         for statement in split_statements(&text) {
-            tx.execute(&statement, vec![]).await.map_err(|e| anyhow::Error::new(e).context(format!("migration {name}")))?;
+            tx.execute(&statement, vec![]).await.with_context(|| format!("migration {name}"))?;
         }
-        tx.commit().await.map_err(|e| anyhow::Error::new(e).context(format!("migration {name}")))?;
+        tx.commit().await.with_context(|| format!("migration {name}"))?;
         tracing::info!(database, migration = %name, "applied migration");
         applied.push(name);
     }
@@ -98,10 +98,6 @@ pub async fn apply_when_reachable(sql: &dyn SqlBackend, manifest: &Manifest, wai
             other => return other,
         }
     }
-}
-
-fn in_database(e: SqlError, database: &str) -> anyhow::Error {
-    anyhow::Error::new(e).context(format!("database `{database}`"))
 }
 
 fn unavailable(e: &anyhow::Error) -> bool {

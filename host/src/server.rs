@@ -6,7 +6,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -338,7 +338,7 @@ pub async fn serve<H, F>(
                 let _ = stream.set_nodelay(true);
                 let handler = handler.clone();
                 // Requests of this connection being handled now (from its head parsed to its response made).
-                let busy = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+                let busy = Arc::new(AtomicUsize::new(0));
                 let counted = busy.clone();
                 let service = hyper::service::service_fn(move |req| {
                     let guard = Busy::enter(&counted);
@@ -371,7 +371,7 @@ pub async fn serve<H, F>(
                         tokio::select! {
                             _ = conn.as_mut() => break,
                             _ = tokio::time::sleep(Duration::from_millis(250)) => {
-                                if busy.load(std::sync::atomic::Ordering::Acquire) > 0 {
+                                if busy.load(Ordering::Acquire) > 0 {
                                     idle_since = tokio::time::Instant::now();
                                 } else if idle_since.elapsed() >= DRAIN_IDLE_CUTOFF {
                                     break;
@@ -394,17 +394,17 @@ pub async fn serve<H, F>(
 }
 
 /// Counts a request as being handled for as long as it lives.
-struct Busy(Arc<std::sync::atomic::AtomicUsize>);
+struct Busy(Arc<AtomicUsize>);
 
 impl Busy {
-    fn enter(count: &Arc<std::sync::atomic::AtomicUsize>) -> Busy {
-        count.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    fn enter(count: &Arc<AtomicUsize>) -> Busy {
+        count.fetch_add(1, Ordering::AcqRel);
         Busy(count.clone())
     }
 }
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }

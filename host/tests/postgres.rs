@@ -1,8 +1,9 @@
 //! The PostgreSQL `sql` backend against a real server (127.0.0.1:5432 as `root`, or `ESIGNET_TEST_PG_URL` naming an
 //! administrative database): every value type, constraint errors, transactions, logical databases as schemas,
 //! migrations applied concurrently by several replicas, failing fast when the server is down or stalled, healing
-//! when it comes back, a starting host waiting a bounded time for a server not up yet, and the full host serving on PostgreSQL with the demo seeded. Each test makes its own
-//! database (`esignet_test_<pid>_<test>`) and drops it. No server: a loud SKIP, or a failure when `CI=true`.
+//! when it comes back, a starting host waiting a bounded time for a server not up yet, and the full host serving on
+//! PostgreSQL with the demo seeded. Each test makes its own database (`esignet_test_<pid>_<test>`) and drops it. No
+//! server: a loud SKIP, or a failure when `CI=true`.
 
 mod common;
 
@@ -249,9 +250,7 @@ async fn logical_databases_are_separate_schemas() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_migrations_apply_each_file_once() {
     let t = test_db!("migrate");
-    let spin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../spin.toml");
-    let issuer = |name: &str| (name == "issuer").then(|| "http://127.0.0.1:1/v1/esignet".to_string());
-    let manifest = esignet_host::manifest::Manifest::load(&spin, &issuer).expect("spin.toml");
+    let manifest = manifest_of_spin();
     let planned = esignet_host::migrate::planned(&manifest).expect("plan");
     let replicas: Vec<PostgresBackend> = (0..4).map(|_| backend(&t.url)).collect();
     let runs = replicas.iter().map(|r| esignet_host::migrate::apply(r, &manifest));

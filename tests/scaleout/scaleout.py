@@ -176,8 +176,10 @@ class Replica:
     def lost_port_race(self) -> bool:
         """It exited because another process took its port between free_ports() and its bind (a race of this
         harness, not of the host): the last line of its log is the bind error."""
-        return self.proc is not None and self.proc.poll() is not None and "binding " in self.tail(3) \
-            and "in use" in self.tail(3)
+        if self.proc is None or self.proc.poll() is None:
+            return False
+        last = self.tail(3)
+        return "binding " in last and "in use" in last
 
     def move(self, taken: set[int]) -> None:
         """New ports for a replica that lost its ports (before the balancer knows it), and a fresh log."""
