@@ -1,11 +1,18 @@
 //! The embedded `sql` backend: SQLite files in the data directory, one file per logical database, WAL mode,
 //! a small pool of connections per file. Statements use `$1`-style parameters in every dialect; this backend
 //! rewrites them to SQLite's `?1` form.
+//!
+//! SQLite calls block, so they run on tokio's blocking threads, except a read-only statement when an idle
+//! connection is at hand: that runs on the calling thread under a budget of [`INLINE_BUDGET`] (a progress handler
+//! interrupts it, and it runs again on a blocking thread), with no busy wait (a busy database sends it to a
+//! blocking thread too). A login's reads are primary-key lookups of a few microseconds; each hop to a blocking
+//! thread and back cost more than the read (two thread wake-ups).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
@@ -15,10 +22,18 @@ use rusqlite::{Connection, ToSql};
 use super::{RowSet, SqlBackend, SqlError, SqlTransaction, SqlValue};
 
 const POOL_SIZE: usize = 8;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The longest a read-only statement may hold the calling (async) thread before it is moved to a blocking thread.
+const INLINE_BUDGET: Duration = Duration::from_micros(500);
+/// How many SQLite virtual-machine steps pass between two checks of that budget.
+const INLINE_CHECK_EVERY: i32 = 1000;
 
 pub struct SqliteBackend {
     dir: PathBuf,
     pools: Mutex<HashMap<String, Arc<Pool>>>,
+    /// Read-only statements answered on the calling thread, and those that went over budget or met a busy database.
+    inline_reads: AtomicU64,
+    moved_reads: AtomicU64,
 }
 
 struct Pool {
@@ -32,7 +47,7 @@ impl Pool {
             return Ok(conn);
         }
         let conn = Connection::open(&self.path).map_err(|e| SqlError::Unavailable(e.to_string()))?;
-        conn.busy_timeout(Duration::from_secs(5)).map_err(unavailable)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(unavailable)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(unavailable)?;
@@ -54,7 +69,12 @@ fn unavailable(e: rusqlite::Error) -> SqlError {
 impl SqliteBackend {
     pub fn open(dir: PathBuf) -> anyhow::Result<SqliteBackend> {
         std::fs::create_dir_all(&dir)?;
-        Ok(SqliteBackend { dir, pools: Mutex::new(HashMap::new()) })
+        Ok(SqliteBackend {
+            dir,
+            pools: Mutex::new(HashMap::new()),
+            inline_reads: AtomicU64::new(0),
+            moved_reads: AtomicU64::new(0),
+        })
     }
 
     fn pool(&self, database: &str) -> Result<Arc<Pool>, SqlError> {
@@ -83,12 +103,75 @@ impl SqliteBackend {
         .await
         .map_err(|e| SqlError::Unavailable(e.to_string()))?
     }
+
+    /// (read-only statements answered on the calling thread, read-only statements moved to a blocking thread)
+    #[cfg(test)]
+    fn read_counts(&self) -> (u64, u64) {
+        (self.inline_reads.load(Ordering::Relaxed), self.moved_reads.load(Ordering::Relaxed))
+    }
+}
+
+/// What became of a statement tried on the calling thread.
+enum Inline {
+    Answered(Result<RowSet, SqlError>),
+    /// Not read-only (or not preparable: the blocking path reports the error); nothing was run.
+    NotReadOnly,
+    /// Interrupted over budget, or the database was busy; nothing was changed, so it can run again.
+    Moved,
+    /// The connection's busy timeout could not be restored: it must not go back to the pool.
+    Discard,
+}
+
+/// Runs `statement` on this thread if it is read-only, within [`INLINE_BUDGET`] and without waiting on locks.
+fn try_inline_read(conn: &Connection, statement: &str, params: &[SqlValue]) -> Inline {
+    match conn.prepare_cached(statement) {
+        Ok(stmt) if stmt.readonly() && conn.is_autocommit() => {}
+        _ => return Inline::NotReadOnly,
+    }
+    let deadline = Instant::now() + INLINE_BUDGET;
+    conn.progress_handler(INLINE_CHECK_EVERY, Some(move || Instant::now() >= deadline));
+    let no_wait = conn.busy_timeout(Duration::ZERO);
+    let result = run_query_raw(conn, statement, params);
+    conn.progress_handler(0, None::<fn() -> bool>);
+    if no_wait.is_ok() && conn.busy_timeout(BUSY_TIMEOUT).is_err() {
+        return Inline::Discard;
+    }
+    match result {
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if matches!(
+                f.code,
+                rusqlite::ErrorCode::OperationInterrupted
+                    | rusqlite::ErrorCode::DatabaseBusy
+                    | rusqlite::ErrorCode::DatabaseLocked
+            ) =>
+        {
+            Inline::Moved
+        }
+        other => Inline::Answered(other.map_err(map_error)),
+    }
 }
 
 #[async_trait]
 impl SqlBackend for SqliteBackend {
     async fn query(&self, database: &str, statement: &str, params: Vec<SqlValue>) -> Result<RowSet, SqlError> {
         let statement = rewrite_params(statement);
+        let pool = self.pool(database)?;
+        let idle = pool.idle.lock().pop();
+        if let Some(conn) = idle {
+            match try_inline_read(&conn, &statement, &params) {
+                Inline::Answered(result) => {
+                    pool.put(conn);
+                    self.inline_reads.fetch_add(1, Ordering::Relaxed);
+                    return result;
+                }
+                Inline::NotReadOnly => pool.put(conn),
+                Inline::Moved => {
+                    pool.put(conn);
+                    self.moved_reads.fetch_add(1, Ordering::Relaxed);
+                }
+                Inline::Discard => drop(conn),
+            }
+        }
         self.with_conn(database, move |c| run_query(c, &statement, &params)).await
     }
 
@@ -203,16 +286,20 @@ fn bind(params: &[SqlValue]) -> Vec<Param<'_>> {
 }
 
 fn run_query(conn: &Connection, statement: &str, params: &[SqlValue]) -> Result<RowSet, SqlError> {
-    let mut stmt = conn.prepare_cached(statement).map_err(map_error)?;
+    run_query_raw(conn, statement, params).map_err(map_error)
+}
+
+fn run_query_raw(conn: &Connection, statement: &str, params: &[SqlValue]) -> rusqlite::Result<RowSet> {
+    let mut stmt = conn.prepare_cached(statement)?;
     let columns: Vec<String> = stmt.column_names().iter().map(|c| c.to_string()).collect();
     let bound = bind(params);
     let refs: Vec<&dyn ToSql> = bound.iter().map(|p| p as &dyn ToSql).collect();
-    let mut rows = stmt.query(refs.as_slice()).map_err(map_error)?;
+    let mut rows = stmt.query(refs.as_slice())?;
     let mut out = Vec::new();
-    while let Some(row) = rows.next().map_err(map_error)? {
+    while let Some(row) = rows.next()? {
         let mut values = Vec::with_capacity(columns.len());
         for i in 0..columns.len() {
-            values.push(match row.get_ref(i).map_err(map_error)? {
+            values.push(match row.get_ref(i)? {
                 ValueRef::Null => SqlValue::Null,
                 ValueRef::Integer(v) => SqlValue::Integer(v),
                 ValueRef::Real(v) => SqlValue::Real(v),
@@ -318,6 +405,66 @@ mod tests {
         tx.commit().await.unwrap();
         let ids = db.query("t", "SELECT id FROM x ORDER BY id", vec![]).await.unwrap();
         assert_eq!(ids.rows, vec![vec![SqlValue::Text("a".into())], vec![SqlValue::Text("d".into())]]);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    fn scratch(name: &str) -> (PathBuf, SqliteBackend) {
+        let dir = std::env::temp_dir().join(format!("esignet-sqlite-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let db = SqliteBackend::open(dir.clone()).unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn reads_run_on_the_calling_thread_and_writes_do_not() {
+        let (dir, db) = scratch("inline");
+        db.execute("t", "CREATE TABLE x (id TEXT PRIMARY KEY, n INTEGER)", vec![]).await.unwrap();
+        db.execute("t", "INSERT INTO x VALUES ('a', 1)", vec![]).await.unwrap();
+        let rows = db.query("t", "SELECT n FROM x WHERE id = $1", vec![SqlValue::Text("a".into())]).await.unwrap();
+        assert_eq!(rows.rows, vec![vec![SqlValue::Integer(1)]]);
+        assert_eq!(db.read_counts(), (1, 0));
+
+        // A statement that writes, sent through `query`, is not read-only: it runs on a blocking thread, and its
+        // change is kept.
+        let rows = db.query("t", "INSERT INTO x VALUES ('b', 2) RETURNING n", vec![]).await.unwrap();
+        assert_eq!(rows.rows, vec![vec![SqlValue::Integer(2)]]);
+        assert_eq!(db.read_counts(), (1, 0));
+        let rows = db.query("t", "SELECT id FROM x ORDER BY id", vec![]).await.unwrap();
+        assert_eq!(rows.rows, vec![vec![SqlValue::Text("a".into())], vec![SqlValue::Text("b".into())]]);
+
+        // Errors are reported the same way on either path.
+        let bad = db.query("t", "SELECT nope FROM x", vec![]).await;
+        assert!(matches!(bad, Err(SqlError::Invalid(_))), "{bad:?}");
+        let dup = db.query("t", "INSERT INTO x VALUES ('a', 3) RETURNING n", vec![]).await;
+        assert!(matches!(dup, Err(SqlError::Constraint(_))), "{dup:?}");
+        assert_eq!(db.read_counts(), (2, 0));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A long read-only statement is interrupted at its budget and finishes on a blocking thread: the async thread
+    /// (the only one in this runtime) keeps serving other tasks meanwhile, and the answer is complete.
+    #[tokio::test]
+    async fn a_slow_read_moves_off_the_async_thread() {
+        let (dir, db) = scratch("slow");
+        let db = Arc::new(db);
+        db.execute("t", "CREATE TABLE x (id INTEGER PRIMARY KEY)", vec![]).await.unwrap();
+        let slow = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let sql = "WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < $1) \
+                           SELECT count(*), sum(n) FROM c";
+                db.query("t", sql, vec![SqlValue::Integer(3_000_000)]).await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert!(!slow.is_finished(), "the slow read held the only async thread until it was done");
+        let rows = slow.await.unwrap().unwrap();
+        assert_eq!(rows.rows, vec![vec![SqlValue::Integer(3_000_000), SqlValue::Integer(4_500_001_500_000)]]);
+        assert_eq!(db.read_counts(), (0, 1));
+        // The connection went back to the pool with its handler removed: a quick read still runs inline.
+        let rows = db.query("t", "SELECT count(*) FROM x", vec![]).await.unwrap();
+        assert_eq!(rows.rows, vec![vec![SqlValue::Integer(0)]]);
+        assert_eq!(db.read_counts(), (1, 1));
         let _ = std::fs::remove_dir_all(dir);
     }
 }
