@@ -8,6 +8,7 @@
 //! blocking thread too). A login's reads are primary-key lookups of a few microseconds; each hop to a blocking
 //! thread and back cost more than the read (two thread wake-ups).
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use parking_lot::Mutex;
+use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, ToSql};
 
@@ -27,6 +29,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const INLINE_BUDGET: Duration = Duration::from_micros(500);
 /// How many SQLite virtual-machine steps pass between two checks of that budget.
 const INLINE_CHECK_EVERY: i32 = 1000;
+/// Prepared statements kept per connection (rusqlite's default is 16; the components use a few dozen).
+const STATEMENT_CACHE: usize = 64;
 
 pub struct SqliteBackend {
     dir: PathBuf,
@@ -51,14 +55,86 @@ impl Pool {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(unavailable)?;
         conn.pragma_update(None, "foreign_keys", "ON").map_err(unavailable)?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.authorizer(Some(authorize));
         Ok(conn)
     }
 
-    fn put(&self, conn: Connection) {
-        let mut idle = self.idle.lock();
-        if idle.len() < POOL_SIZE {
-            idle.push(conn);
+    /// Returns a connection to the pool. A statement run outside `begin` that left a transaction open (`BEGIN`,
+    /// `SAVEPOINT`: SQLite counts them read-only) is rolled back first, so that no later borrower inherits it;
+    /// the answer says so, for the caller to report.
+    fn put(&self, conn: Connection) -> Stray {
+        if conn.is_autocommit() {
+            let mut idle = self.idle.lock();
+            if idle.len() < POOL_SIZE {
+                idle.push(conn);
+            }
+            return Stray::No;
         }
+        if own_statement(&conn, "ROLLBACK").is_ok() && conn.is_autocommit() {
+            let _ = self.put(conn);
+        }
+        Stray::RolledBack
+    }
+}
+
+#[must_use]
+enum Stray {
+    No,
+    RolledBack,
+}
+
+impl Stray {
+    fn check<R>(self, result: Result<R, SqlError>) -> Result<R, SqlError> {
+        match self {
+            Stray::No => result,
+            Stray::RolledBack => Err(SqlError::Invalid(
+                "the statement left a transaction open; transactions go through begin (it was rolled back)".into(),
+            )),
+        }
+    }
+}
+
+thread_local! {
+    /// Set while this backend runs one of its own statements on this thread.
+    static OWN_STATEMENT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs one of this backend's own statements (transaction control), which [`authorize`] lets through.
+fn own_statement(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    OWN_STATEMENT.with(|own| own.set(true));
+    let result = conn.execute_batch(sql);
+    OWN_STATEMENT.with(|own| own.set(false));
+    result
+}
+
+/// What a component's statement may do, checked when it is prepared: anything on the tables of its own database
+/// file, nothing that reaches another file (`ATTACH`) or changes the pooled connection for its next borrower
+/// (`PRAGMA`, transaction control outside `begin`, temporary objects), nor anything unrecognised.
+fn authorize(ctx: AuthContext<'_>) -> Authorization {
+    if OWN_STATEMENT.with(Cell::get) {
+        return Authorization::Allow;
+    }
+    match ctx.action {
+        AuthAction::Attach { .. }
+        | AuthAction::Detach { .. }
+        | AuthAction::Pragma { .. }
+        | AuthAction::Transaction { .. }
+        | AuthAction::Savepoint { .. }
+        | AuthAction::CreateTempIndex { .. }
+        | AuthAction::CreateTempTable { .. }
+        | AuthAction::CreateTempTrigger { .. }
+        | AuthAction::CreateTempView { .. }
+        | AuthAction::DropTempIndex { .. }
+        | AuthAction::DropTempTable { .. }
+        | AuthAction::DropTempTrigger { .. }
+        | AuthAction::DropTempView { .. }
+        | AuthAction::CreateVtable { .. }
+        | AuthAction::DropVtable { .. }
+        // An action rusqlite could not name: its arguments were not the usual ones (an `ATTACH` of a bound
+        // parameter has no file name at prepare time) or SQLite is newer. Refused rather than guessed at.
+        | AuthAction::Unknown { .. } => Authorization::Deny,
+        _ => Authorization::Allow,
     }
 }
 
@@ -97,8 +173,7 @@ impl SqliteBackend {
         tokio::task::spawn_blocking(move || {
             let conn = pool.get()?;
             let result = f(&conn);
-            pool.put(conn);
-            result
+            pool.put(conn).check(result)
         })
         .await
         .map_err(|e| SqlError::Unavailable(e.to_string()))?
@@ -114,7 +189,8 @@ impl SqliteBackend {
 /// What became of a statement tried on the calling thread.
 enum Inline {
     Answered(Result<RowSet, SqlError>),
-    /// Not read-only (or not preparable: the blocking path reports the error); nothing was run.
+    /// Not read-only (or not preparable now: the blocking path prepares it again, and reports any error); nothing
+    /// was run.
     NotReadOnly,
     /// Interrupted over budget, or the database was busy; nothing was changed, so it can run again.
     Moved,
@@ -122,33 +198,39 @@ enum Inline {
     Discard,
 }
 
-/// Runs `statement` on this thread if it is read-only, within [`INLINE_BUDGET`] and without waiting on locks.
+/// Runs `statement` on this thread if it is read-only, within [`INLINE_BUDGET`] and without waiting on locks
+/// (preparing it included: a schema change in progress sends it to a blocking thread rather than wait here).
 fn try_inline_read(conn: &Connection, statement: &str, params: &[SqlValue]) -> Inline {
-    match conn.prepare_cached(statement) {
-        Ok(stmt) if stmt.readonly() && conn.is_autocommit() => {}
-        _ => return Inline::NotReadOnly,
-    }
     let deadline = Instant::now() + INLINE_BUDGET;
-    conn.progress_handler(INLINE_CHECK_EVERY, Some(move || Instant::now() >= deadline));
-    let no_wait = conn.busy_timeout(Duration::ZERO);
-    let result = run_query_raw(conn, statement, params);
-    conn.progress_handler(0, None::<fn() -> bool>);
-    if no_wait.is_ok() && conn.busy_timeout(BUSY_TIMEOUT).is_err() {
+    if conn.busy_timeout(Duration::ZERO).is_err() {
+        return Inline::NotReadOnly;
+    }
+    let outcome = match conn.prepare_cached(statement) {
+        Ok(stmt) if stmt.readonly() && conn.is_autocommit() => {
+            drop(stmt);
+            conn.progress_handler(INLINE_CHECK_EVERY, Some(move || Instant::now() >= deadline));
+            let result = run_query_raw(conn, statement, params);
+            conn.progress_handler(0, None::<fn() -> bool>);
+            match result {
+                Err(rusqlite::Error::SqliteFailure(f, _))
+                    if matches!(
+                        f.code,
+                        rusqlite::ErrorCode::OperationInterrupted
+                            | rusqlite::ErrorCode::DatabaseBusy
+                            | rusqlite::ErrorCode::DatabaseLocked
+                    ) =>
+                {
+                    Inline::Moved
+                }
+                other => Inline::Answered(other.map_err(map_error)),
+            }
+        }
+        _ => Inline::NotReadOnly,
+    };
+    if conn.busy_timeout(BUSY_TIMEOUT).is_err() {
         return Inline::Discard;
     }
-    match result {
-        Err(rusqlite::Error::SqliteFailure(f, _))
-            if matches!(
-                f.code,
-                rusqlite::ErrorCode::OperationInterrupted
-                    | rusqlite::ErrorCode::DatabaseBusy
-                    | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
-        {
-            Inline::Moved
-        }
-        other => Inline::Answered(other.map_err(map_error)),
-    }
+    outcome
 }
 
 #[async_trait]
@@ -160,13 +242,12 @@ impl SqlBackend for SqliteBackend {
         if let Some(conn) = idle {
             match try_inline_read(&conn, &statement, &params) {
                 Inline::Answered(result) => {
-                    pool.put(conn);
                     self.inline_reads.fetch_add(1, Ordering::Relaxed);
-                    return result;
+                    return pool.put(conn).check(result);
                 }
-                Inline::NotReadOnly => pool.put(conn),
+                Inline::NotReadOnly => pool.put(conn).check(Ok(()))?,
                 Inline::Moved => {
-                    pool.put(conn);
+                    pool.put(conn).check(Ok(()))?;
                     self.moved_reads.fetch_add(1, Ordering::Relaxed);
                 }
                 Inline::Discard => drop(conn),
@@ -186,13 +267,13 @@ impl SqlBackend for SqliteBackend {
             let pool = pool.clone();
             move || -> Result<Connection, SqlError> {
                 let conn = pool.get()?;
-                conn.execute_batch("BEGIN IMMEDIATE").map_err(map_error)?;
+                own_statement(&conn, "BEGIN IMMEDIATE").map_err(map_error)?;
                 Ok(conn)
             }
         })
         .await
         .map_err(|e| SqlError::Unavailable(e.to_string()))??;
-        Ok(Box::new(SqliteTransaction { pool, conn: Some(Arc::new(Mutex::new(conn))) }))
+        Ok(Box::new(SqliteTransaction { pool, conn: Arc::new(Mutex::new(Some(conn))), finishing: false }))
     }
 
     async fn ping(&self) -> Result<(), SqlError> {
@@ -206,7 +287,12 @@ impl SqlBackend for SqliteBackend {
 
 struct SqliteTransaction {
     pool: Arc<Pool>,
-    conn: Option<Arc<Mutex<Connection>>>,
+    /// `None` once committed or rolled back. A statement whose caller stopped waiting (a timed-out request drops
+    /// the transaction) can start on its blocking thread after that: it finds the transaction closed, rather than
+    /// running on a bare connection and committing on its own.
+    conn: Arc<Mutex<Option<Connection>>>,
+    /// Set once commit or rollback is under way (on its blocking thread), so that dropping does not roll back too.
+    finishing: bool,
 }
 
 impl SqliteTransaction {
@@ -214,24 +300,34 @@ impl SqliteTransaction {
         &mut self,
         f: impl FnOnce(&Connection) -> Result<R, SqlError> + Send + 'static,
     ) -> Result<R, SqlError> {
-        let conn = self.conn.clone().ok_or(SqlError::Closed)?;
-        tokio::task::spawn_blocking(move || f(&conn.lock()))
+        if self.finishing {
+            return Err(SqlError::Closed);
+        }
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || conn.lock().as_ref().map_or(Err(SqlError::Closed), f))
             .await
             .map_err(|e| SqlError::Unavailable(e.to_string()))?
     }
 
     async fn finish(&mut self, sql: &'static str) -> Result<(), SqlError> {
-        let conn = self.conn.take().ok_or(SqlError::Closed)?;
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
-            let result = conn.lock().execute_batch(sql).map_err(map_error);
-            if let Ok(m) = Arc::try_unwrap(conn) {
-                pool.put(m.into_inner());
-            }
-            result
-        })
-        .await
-        .map_err(|e| SqlError::Unavailable(e.to_string()))?
+        if self.finishing {
+            return Err(SqlError::Closed);
+        }
+        let end = close(self.conn.clone(), self.pool.clone(), sql);
+        let done = tokio::task::spawn_blocking(end);
+        self.finishing = true;
+        done.await.map_err(|e| SqlError::Unavailable(e.to_string()))?
+    }
+}
+
+/// Ends a transaction with `sql` (`COMMIT` or `ROLLBACK`) and returns its connection to the pool (which rolls back
+/// whatever a failed `COMMIT` left open).
+fn close(conn: Arc<Mutex<Option<Connection>>>, pool: Arc<Pool>, sql: &'static str) -> impl FnOnce() -> Result<(), SqlError> {
+    move || {
+        let conn = conn.lock().take().ok_or(SqlError::Closed)?;
+        let result = own_statement(&conn, sql).map_err(map_error);
+        let _ = pool.put(conn);
+        result
     }
 }
 
@@ -256,13 +352,17 @@ impl SqlTransaction for SqliteTransaction {
     }
 }
 
+/// Dropped without commit or rollback: rolled back on a blocking thread (a statement may still be running on the
+/// connection), or here when no runtime is at hand.
 impl Drop for SqliteTransaction {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            let _ = conn.lock().execute_batch("ROLLBACK");
-            if let Ok(m) = Arc::try_unwrap(conn) {
-                self.pool.put(m.into_inner());
-            }
+        if self.finishing {
+            return;
+        }
+        let end = close(self.conn.clone(), self.pool.clone(), "ROLLBACK");
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(end)),
+            Err(_) => drop(end()),
         }
     }
 }
@@ -465,6 +565,69 @@ mod tests {
         let rows = db.query("t", "SELECT count(*) FROM x", vec![]).await.unwrap();
         assert_eq!(rows.rows, vec![vec![SqlValue::Integer(0)]]);
         assert_eq!(db.read_counts(), (1, 1));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A component's statement keeps to its own database file and leaves the pooled connection as it found it:
+    /// `ATTACH`, `PRAGMA`, transaction control outside `begin` (read-only to SQLite, so it would run inline) and
+    /// temporary objects are refused when prepared, and nothing of them stays behind.
+    #[tokio::test]
+    async fn statements_that_would_outlive_their_borrow_are_refused() {
+        let (dir, db) = scratch("refused");
+        db.execute("t", "CREATE TABLE x (id TEXT PRIMARY KEY)", vec![]).await.unwrap();
+        db.execute("other", "CREATE TABLE secret (v TEXT)", vec![]).await.unwrap();
+        let other = SqlValue::Text(dir.join("other.db").display().to_string());
+        let attach_literal = format!("ATTACH '{}' AS o", dir.join("other.db").display());
+        let refused = [
+            ("ATTACH $1 AS o", vec![other.clone()]),
+            (attach_literal.as_str(), vec![]),
+            ("BEGIN", vec![]),
+            ("SAVEPOINT s", vec![]),
+            ("PRAGMA foreign_keys = OFF", vec![]),
+            ("PRAGMA query_only = 1", vec![]),
+            ("CREATE TEMP TABLE t (v TEXT)", vec![]),
+        ];
+        for (sql, params) in refused {
+            let via_query = db.query("t", sql, params.clone()).await.map(|_| ());
+            assert!(matches!(via_query, Err(SqlError::Invalid(_))), "{sql}: {via_query:?}");
+            let via_execute = db.execute("t", sql, params.clone()).await.map(|_| ());
+            assert!(matches!(via_execute, Err(SqlError::Invalid(_))), "{sql}: {via_execute:?}");
+            let mut tx = db.begin("t").await.unwrap();
+            let in_tx = tx.execute(sql, params).await.map(|_| ());
+            assert!(matches!(in_tx, Err(SqlError::Invalid(_))), "{sql}: {in_tx:?}");
+            tx.rollback().await.unwrap();
+        }
+        let read_other = db.query("t", "SELECT v FROM o.secret", vec![]).await;
+        assert!(matches!(read_other, Err(SqlError::Invalid(_))), "{read_other:?}");
+        // The connections are as they were: writes commit, and foreign keys are still enforced.
+        db.execute("t", "INSERT INTO x VALUES ('a')", vec![]).await.unwrap();
+        db.execute("t", "CREATE TABLE y (x TEXT REFERENCES x (id))", vec![]).await.unwrap();
+        let orphan = db.execute("t", "INSERT INTO y VALUES ('nope')", vec![]).await;
+        assert!(matches!(orphan, Err(SqlError::Constraint(_))), "{orphan:?}");
+        // Seen from a connection outside the pool: the insert was committed, not held in a stray transaction.
+        let outside = Connection::open(dir.join("t.db")).unwrap();
+        let n: i64 = outside.query_row("SELECT count(*) FROM x", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// A connection left in a transaction (here, a `COMMIT` that failed) is rolled back before it is pooled again,
+    /// and the caller is told.
+    #[test]
+    fn a_connection_left_in_a_transaction_is_rolled_back_when_pooled() {
+        let dir = std::env::temp_dir().join(format!("esignet-sqlite-stray-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let pool = Pool { path: dir.join("t.db"), idle: Mutex::new(Vec::new()) };
+        let conn = pool.get().unwrap();
+        conn.execute_batch("CREATE TABLE x (id TEXT)").unwrap();
+        own_statement(&conn, "BEGIN").unwrap();
+        conn.execute_batch("INSERT INTO x VALUES ('a')").unwrap();
+        assert!(matches!(pool.put(conn).check(Ok(())), Err(SqlError::Invalid(_))));
+        let conn = pool.get().unwrap();
+        assert!(conn.is_autocommit());
+        let n: i64 = conn.query_row("SELECT count(*) FROM x", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 0);
         let _ = std::fs::remove_dir_all(dir);
     }
 }
