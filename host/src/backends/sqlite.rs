@@ -62,36 +62,21 @@ impl Pool {
 
     /// Returns a connection to the pool. A statement run outside `begin` that left a transaction open (`BEGIN`,
     /// `SAVEPOINT`: SQLite counts them read-only) is rolled back first, so that no later borrower inherits it;
-    /// the answer says so, for the caller to report.
-    fn put(&self, conn: Connection) -> Stray {
+    /// that is the error returned, for the caller to report.
+    fn put(&self, conn: Connection) -> Result<(), SqlError> {
         if conn.is_autocommit() {
             let mut idle = self.idle.lock();
             if idle.len() < POOL_SIZE {
                 idle.push(conn);
             }
-            return Stray::No;
+            return Ok(());
         }
         if own_statement(&conn, "ROLLBACK").is_ok() && conn.is_autocommit() {
             let _ = self.put(conn);
         }
-        Stray::RolledBack
-    }
-}
-
-#[must_use]
-enum Stray {
-    No,
-    RolledBack,
-}
-
-impl Stray {
-    fn check<R>(self, result: Result<R, SqlError>) -> Result<R, SqlError> {
-        match self {
-            Stray::No => result,
-            Stray::RolledBack => Err(SqlError::Invalid(
-                "the statement left a transaction open; transactions go through begin (it was rolled back)".into(),
-            )),
-        }
+        Err(SqlError::Invalid(
+            "the statement left a transaction open; transactions go through begin (it was rolled back)".into(),
+        ))
     }
 }
 
@@ -173,7 +158,7 @@ impl SqliteBackend {
         tokio::task::spawn_blocking(move || {
             let conn = pool.get()?;
             let result = f(&conn);
-            pool.put(conn).check(result)
+            pool.put(conn).and(result)
         })
         .await
         .map_err(|e| SqlError::Unavailable(e.to_string()))?
@@ -243,11 +228,11 @@ impl SqlBackend for SqliteBackend {
             match try_inline_read(&conn, &statement, &params) {
                 Inline::Answered(result) => {
                     self.inline_reads.fetch_add(1, Ordering::Relaxed);
-                    return pool.put(conn).check(result);
+                    return pool.put(conn).and(result);
                 }
-                Inline::NotReadOnly => pool.put(conn).check(Ok(()))?,
+                Inline::NotReadOnly => pool.put(conn)?,
                 Inline::Moved => {
-                    pool.put(conn).check(Ok(()))?;
+                    pool.put(conn)?;
                     self.moved_reads.fetch_add(1, Ordering::Relaxed);
                 }
                 Inline::Discard => drop(conn),
@@ -322,7 +307,11 @@ impl SqliteTransaction {
 
 /// Ends a transaction with `sql` (`COMMIT` or `ROLLBACK`) and returns its connection to the pool (which rolls back
 /// whatever a failed `COMMIT` left open).
-fn close(conn: Arc<Mutex<Option<Connection>>>, pool: Arc<Pool>, sql: &'static str) -> impl FnOnce() -> Result<(), SqlError> {
+fn close(
+    conn: Arc<Mutex<Option<Connection>>>,
+    pool: Arc<Pool>,
+    sql: &'static str,
+) -> impl FnOnce() -> Result<(), SqlError> {
     move || {
         let conn = conn.lock().take().ok_or(SqlError::Closed)?;
         let result = own_statement(&conn, sql).map_err(map_error);
@@ -623,7 +612,7 @@ mod tests {
         conn.execute_batch("CREATE TABLE x (id TEXT)").unwrap();
         own_statement(&conn, "BEGIN").unwrap();
         conn.execute_batch("INSERT INTO x VALUES ('a')").unwrap();
-        assert!(matches!(pool.put(conn).check(Ok(())), Err(SqlError::Invalid(_))));
+        assert!(matches!(pool.put(conn), Err(SqlError::Invalid(_))));
         let conn = pool.get().unwrap();
         assert!(conn.is_autocommit());
         let n: i64 = conn.query_row("SELECT count(*) FROM x", [], |r| r.get(0)).unwrap();
